@@ -1,0 +1,1 @@
+# bench: fragment owned by the bench module.

@@ -1,0 +1,1 @@
+# broker: fragment owned by the broker module.

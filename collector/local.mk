@@ -1,0 +1,1 @@
+# collector: fragment owned by the collector module.

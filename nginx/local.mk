@@ -1,0 +1,1 @@
+# nginx: fragment owned by the nginx module.

@@ -1,0 +1,1 @@
+# shm: fragment owned by the shm module.
