@@ -1,0 +1,1 @@
+# bench/api.mk: ./dev bench api

@@ -1,0 +1,1 @@
+# bench/broker.mk: ./dev bench broker

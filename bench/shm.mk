@@ -1,0 +1,1 @@
+# bench/shm.mk: ./dev bench shm

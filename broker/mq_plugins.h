@@ -1,0 +1,94 @@
+/*
+ * mq_plugins: the broker's plugins, their on/off state, and the auth and
+ * ACL decisions that the active ones make.
+ *
+ * The plugins are built in and switched at runtime (through the control
+ * socket, from the API); every switch takes effect on the next decision
+ * and is persisted to the state file, so it survives a restart.
+ *
+ *   mqttd_retainer       retained messages (broker core asks
+ *                        mq_plugins_active() before storing or delivering)
+ *   mqttd_auth_username  username + password against a file of
+ *                        "username:$6$salt$hash" lines (crypt(3) hashes)
+ *   mqttd_auth_clientid  client id + password, same file format
+ *   mqttd_acl_file       topic ACL rules per user / client (see
+ *                        mq_plugins.c for the rule format)
+ *   mqttd_sys            $SYS/brokers/<node>/... publishing (broker core)
+ *
+ * Authentication follows EMQ 2.3's chain: each active auth plugin either
+ * accepts, rejects, or ignores (it does not know the user / client); when
+ * all ignore, allow_anonymous decides.  ACL: the first matching rule wins;
+ * no match allows (EMQ's acl_nomatch = allow).
+ *
+ * Errors: int functions return 0 or -errno; the failure is logged once.
+ */
+#ifndef MQ_PLUGINS_H
+#define MQ_PLUGINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct mq_plugins mq_plugins;
+
+enum mq_plugin_id {
+	MQ_PLUGIN_RETAINER,
+	MQ_PLUGIN_AUTH_USERNAME,
+	MQ_PLUGIN_AUTH_CLIENTID,
+	MQ_PLUGIN_ACL_FILE,
+	MQ_PLUGIN_SYS,
+	MQ_PLUGIN_COUNT
+};
+
+struct mq_plugins_config {
+	const char *state_path;    /* e.g. STATE_DIR/plugins.state */
+	const char *username_file; /* NULL: plugin has no users */
+	const char *clientid_file; /* NULL: plugin has no clients */
+	const char *acl_file;      /* NULL: plugin has no rules */
+	bool        allow_anonymous;
+};
+
+enum mq_auth_result {
+	MQ_AUTH_ALLOW,
+	MQ_AUTH_BAD_CREDENTIALS, /* CONNACK 4 */
+	MQ_AUTH_NOT_AUTHORIZED,  /* CONNACK 5 */
+};
+
+enum mq_acl_access { MQ_ACL_SUBSCRIBE, MQ_ACL_PUBLISH };
+
+/*
+ * Loads the state file (missing: the defaults, retainer and sys on, the
+ * rest off) and the plugin files.  A plugin file that cannot be read is
+ * logged and leaves that plugin with no entries; it does not fail start-up.
+ */
+int  mq_plugins_new(mq_plugins **out, const struct mq_plugins_config *cfg);
+void mq_plugins_free(mq_plugins **p);
+
+/* Re-reads the plugin files (SIGHUP). */
+int mq_plugins_reload(mq_plugins *p);
+
+const char *mq_plugin_name(enum mq_plugin_id id); /* "mqttd_retainer" */
+const char *mq_plugin_version(enum mq_plugin_id id);
+const char *mq_plugin_description(enum mq_plugin_id id);
+
+/* The id of a plugin name, or -ENOENT. */
+int mq_plugin_find(const char *name, size_t len);
+
+bool mq_plugins_active(const mq_plugins *p, enum mq_plugin_id id);
+
+/*
+ * Switches a plugin and persists the state (temp file, fsync, rename).
+ * Returns 0, -EALREADY when it already was in that state, or -errno when
+ * the state could not be saved (the switch is then not made).
+ */
+int mq_plugins_set_active(mq_plugins *p, enum mq_plugin_id id, bool active);
+
+/* username / password are NULL when absent from CONNECT. */
+enum mq_auth_result mq_plugins_authenticate(const mq_plugins *p,
+    const char *client_id, size_t client_id_len, const char *username,
+    size_t username_len, const char *password, size_t password_len);
+
+bool mq_plugins_acl_check(const mq_plugins *p, const char *client_id,
+    size_t client_id_len, const char *username, size_t username_len,
+    const char *topic, size_t topic_len, enum mq_acl_access access);
+
+#endif
