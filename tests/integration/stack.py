@@ -180,7 +180,8 @@ class Stack:
             os.close(w)
         return _read_ready(r, p, name, self.timeout)
 
-    def start(self):
+    def prepare(self):
+        """The state dir and the HTTP(S) ports, nothing started."""
         # Short path: unix socket paths are limited to 108 bytes.
         self.state_dir = tempfile.mkdtemp(prefix="mqttd-")
         os.makedirs(os.path.join(self.state_dir, "logs"), exist_ok=True)
@@ -189,6 +190,8 @@ class Stack:
         while self.https_port == self.http_port:
             self.https_port = free_port()
 
+    def start(self):
+        self.prepare()
         line = self._start_ready("mqttd", lambda fd: [
             _binary("mqttd"), "--state-dir", self.state_dir,
             "--node", self.node, "--listen", "127.0.0.1:0",
