@@ -91,4 +91,19 @@ bool mq_plugins_acl_check(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,
     const char *topic, size_t topic_len, enum mq_acl_access access);
 
+/*
+ * Hashes password for the auth files: yescrypt ("$y$...") by default,
+ * SHA-512 crypt ("$6$...") with sha512, with a fresh random salt.
+ * Returns the hash's length (written NUL-terminated to out) or -errno.
+ */
+int mq_plugins_hash_password(
+    char *out, size_t out_size, const char *password, bool sha512);
+
+/*
+ * Replaces path with data durably: path.tmp, fsync, rename, fsync of the
+ * directory.  Returns 0 or -errno (path is then unchanged).
+ */
+int mq_plugins_write_file(
+    const char *path, const char *data, size_t len, unsigned mode);
+
 #endif
