@@ -1,0 +1,204 @@
+/*
+ * api_auth: the verified-credential cache.  A direct-mapped table of
+ * digests under a rwlock: a hit is one HMAC and a shared lock; only a
+ * miss pays crypt(3), outside any lock.  The users snapshot is reloaded
+ * by whichever thread first notices the file changed.
+ */
+#include "config.h"
+
+#include "fcgi/api_auth.h"
+
+#include "fcgi/api_http.h"
+#include "fcgi/api_users.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#define AUTH_SLOTS      4096 /* power of two */
+#define AUTH_HEADER_MAX 1024
+
+struct slot {
+	unsigned char digest[32];
+	uint64_t      gen; /* 0: empty */
+};
+
+struct api_auth {
+	char                *path;
+	unsigned char        key[32];
+	pthread_rwlock_t     lock;   /* guards users, gen, slots */
+	pthread_mutex_t      reload; /* one reloader at a time */
+	api_users           *users;
+	struct api_users_sig sig;
+	uint64_t             gen;
+	_Atomic int64_t      checked_ms;
+	struct slot          slots[AUTH_SLOTS];
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void refresh(api_auth *a, bool force);
+
+int
+api_auth_new(api_auth **out, const char *users_path)
+{
+	api_auth *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return -ENOMEM;
+	a->path = strdup(users_path);
+	if (a->path == NULL || RAND_bytes(a->key, sizeof(a->key)) != 1) {
+		syslog(LOG_ERR, "RAND_bytes failed");
+		free(a->path);
+		free(a);
+		return -EIO;
+	}
+	pthread_rwlock_init(&a->lock, NULL);
+	pthread_mutex_init(&a->reload, NULL);
+	a->gen = 1;
+	atomic_store(&a->checked_ms, INT64_MIN / 2);
+	refresh(a, true);
+	*out = a;
+	return 0;
+}
+
+void
+api_auth_free(api_auth **ap)
+{
+	api_auth *a = *ap;
+
+	if (a == NULL)
+		return;
+	api_users_free(&a->users);
+	pthread_rwlock_destroy(&a->lock);
+	pthread_mutex_destroy(&a->reload);
+	OPENSSL_cleanse(a->key, sizeof(a->key));
+	free(a->path);
+	free(a);
+	*ap = NULL;
+}
+
+/* Reloads the snapshot if the file changed; force skips the rate limit. */
+static void
+refresh(api_auth *a, bool force)
+{
+	int64_t              now = mono_ms();
+	struct api_users_sig sig;
+	api_users           *u = NULL, *old;
+
+	if (!force
+	    && now - atomic_load_explicit(&a->checked_ms, memory_order_relaxed)
+	        < API_AUTH_CHECK_MS)
+		return;
+	if (force)
+		pthread_mutex_lock(&a->reload);
+	else if (pthread_mutex_trylock(&a->reload) != 0)
+		return; /* another thread is at it */
+	atomic_store_explicit(&a->checked_ms, now, memory_order_relaxed);
+	api_users_stat(a->path, &sig);
+	if ((force || !api_users_sig_eq(&sig, &a->sig) || a->users == NULL)
+	    && api_users_load(&u, a->path) == 0) {
+		pthread_rwlock_wrlock(&a->lock);
+		old = a->users;
+		a->users = u;
+		a->sig = sig;
+		a->gen++; /* every cached entry is now stale */
+		pthread_rwlock_unlock(&a->lock);
+		api_users_free(&old);
+	}
+	pthread_mutex_unlock(&a->reload);
+}
+
+void
+api_auth_invalidate(api_auth *a)
+{
+	refresh(a, true);
+}
+
+/* Decodes "Basic xxx" and checks it against the snapshot (slow). */
+static bool
+verify_header(api_auth *a, const char *h, uint64_t *gen)
+{
+	unsigned char buf[AUTH_HEADER_MAX];
+	char         *colon, *hash = NULL;
+	long          i;
+	int           n;
+	bool          ok;
+
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return false;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	n = api_base64_decode(h, strlen(h), buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	colon = memchr(buf, ':', (size_t) n);
+	if (colon == NULL || colon == (char *) buf
+	    || memchr(buf, '\0', (size_t) n) != NULL)
+		return false;
+	*colon = '\0';
+	pthread_rwlock_rdlock(&a->lock);
+	*gen = a->gen;
+	i = a->users ? api_users_find(a->users, (char *) buf) : -1;
+	if (i >= 0)
+		hash = strdup(api_users_hash_of(a->users, (size_t) i));
+	pthread_rwlock_unlock(&a->lock);
+	ok = hash != NULL && api_users_verify_hash(hash, colon + 1);
+	free(hash);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ok;
+}
+
+int
+api_auth_check(api_auth *a, const char *header, bool may_hash)
+{
+	unsigned char digest[32];
+	unsigned int  dlen = sizeof(digest);
+	uint64_t      gen = 0, idx;
+	struct slot  *s;
+	bool          hit;
+
+	if (header == NULL || strlen(header) > AUTH_HEADER_MAX)
+		return -EACCES;
+	refresh(a, false);
+	if (HMAC(EVP_sha256(), a->key, sizeof(a->key),
+	        (const unsigned char *) header, strlen(header), digest, &dlen)
+	    == NULL)
+		return -EACCES;
+	memcpy(&idx, digest, sizeof(idx));
+	s = &a->slots[idx & (AUTH_SLOTS - 1)];
+	pthread_rwlock_rdlock(&a->lock);
+	hit = s->gen == a->gen && memcmp(s->digest, digest, 32) == 0;
+	pthread_rwlock_unlock(&a->lock);
+	if (hit)
+		return 0;
+	if (!may_hash)
+		return -EAGAIN;
+	if (!verify_header(a, header, &gen))
+		return -EACCES;
+	pthread_rwlock_wrlock(&a->lock);
+	if (gen == a->gen) { /* not verified against a superseded file */
+		memcpy(s->digest, digest, 32);
+		s->gen = gen;
+	}
+	pthread_rwlock_unlock(&a->lock);
+	return 0;
+}

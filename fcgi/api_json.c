@@ -1,0 +1,302 @@
+/*
+ * api_json: the shapes of EMQ 2.3's /api/v2 records.  The only logic
+ * here is formatting (fcgi/api_fmt) and key order; values are copied
+ * from the segment's records as they are.
+ */
+#include "config.h"
+
+#include "fcgi/api_json.h"
+
+#include "fcgi/api_fmt.h"
+
+#include <stdio.h>
+
+#define ADD(o, k, v) json_object_object_add((o), (k), (v))
+
+static json_object *
+str_len(shm_str s)
+{
+	return json_object_new_string_len(s.ptr ? s.ptr : "", (int) s.len);
+}
+
+static json_object *
+datetime(int64_t t)
+{
+	char buf[32];
+
+	if (api_fmt_datetime(buf, sizeof(buf), (time_t) t) < 0)
+		buf[0] = '\0';
+	return json_object_new_string(buf);
+}
+
+static json_object *
+u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+json_object *
+api_json_ok(json_object *result)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "code", json_object_new_int(0));
+	ADD(o, "result", result);
+	return o;
+}
+
+json_object *
+api_json_err(const struct api_err *e)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "code", json_object_new_int(e->code));
+	ADD(o, "message", json_object_new_string(e->msg));
+	return o;
+}
+
+json_object *
+api_json_client(const shm_client *c)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "client_id", str_len(c->client_id));
+	ADD(o, "username",
+	    c->has_username ? str_len(c->username)
+	                    : json_object_new_string("undefined"));
+	ADD(o, "ipaddress", json_object_new_string(c->ipaddress));
+	ADD(o, "port", json_object_new_int(c->port));
+	ADD(o, "clean_sess", json_object_new_boolean(c->clean_sess));
+	ADD(o, "proto_ver", json_object_new_int(c->proto_ver));
+	ADD(o, "keepalive", json_object_new_int(c->keepalive));
+	ADD(o, "connected_at", datetime(c->connected_at));
+	return o;
+}
+
+json_object *
+api_json_session(const shm_session *s)
+{
+	json_object *o = json_object_new_object();
+
+	/* the REST doc's keys first, then EMQ 2.3.11's own */
+	ADD(o, "client_id", str_len(s->client_id));
+	ADD(o, "clean_sess", json_object_new_boolean(s->clean_sess));
+	ADD(o, "max_inflight", u64(s->max_inflight));
+	ADD(o, "inflight_queue", u64(s->inflight_len));
+	ADD(o, "message_queue", u64(s->mqueue_len));
+	ADD(o, "message_dropped", u64(s->mqueue_dropped));
+	ADD(o, "awaiting_rel", u64(s->awaiting_rel_len));
+	ADD(o, "awaiting_ack", u64(s->awaiting_ack));
+	ADD(o, "awaiting_comp", u64(s->awaiting_comp));
+	ADD(o, "created_at", datetime(s->created_at));
+	ADD(o, "subscriptions", u64(s->subscriptions));
+	ADD(o, "inflight_len", u64(s->inflight_len));
+	ADD(o, "mqueue_len", u64(s->mqueue_len));
+	ADD(o, "mqueue_dropped", u64(s->mqueue_dropped));
+	ADD(o, "awaiting_rel_len", u64(s->awaiting_rel_len));
+	ADD(o, "deliver_msg", u64(s->deliver_msg));
+	ADD(o, "enqueue_msg", u64(s->enqueue_msg));
+	return o;
+}
+
+json_object *
+api_json_subscription(const shm_subscription *s)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "client_id", str_len(s->client_id));
+	ADD(o, "topic", str_len(s->topic));
+	ADD(o, "qos", json_object_new_int(s->qos));
+	return o;
+}
+
+json_object *
+api_json_route(const shm_route *rt)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "topic", str_len(rt->topic));
+	ADD(o, "node", str_len(rt->node));
+	return o;
+}
+
+json_object *
+api_json_plugin(const shm_plugin *p)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "name", json_object_new_string(p->name));
+	ADD(o, "version", json_object_new_string(p->version));
+	ADD(o, "description", json_object_new_string(p->description));
+	ADD(o, "active", json_object_new_boolean(p->active));
+	return o;
+}
+
+json_object *
+api_json_listener(const shm_listener *l)
+{
+	json_object *o = json_object_new_object(), *sc = NULL;
+
+	ADD(o, "protocol", json_object_new_string(l->protocol));
+	ADD(o, "listen", json_object_new_string(l->listen));
+	ADD(o, "acceptors", u64(l->acceptors));
+	ADD(o, "max_clients", u64(l->max_clients));
+	ADD(o, "current_clients", u64(l->current_clients));
+	for (int i = 0; i < SHM_SHUTDOWN_COUNT; i++) {
+		if (l->shutdown[i] == 0)
+			continue;
+		if (sc == NULL)
+			sc = json_object_new_object();
+		ADD(sc, shm_shutdown_name((enum shm_shutdown) i),
+		    u64(l->shutdown[i]));
+	}
+	ADD(o, "shutdown_count", sc ? sc : json_object_new_array());
+	return o;
+}
+
+/* The order of the REST doc's example (an Erlang map's order). */
+static const unsigned char metrics_doc_order[SHM_METRIC_COUNT] = {
+	SHM_M_PACKETS_DISCONNECT,
+	SHM_M_MESSAGES_DROPPED,
+	SHM_M_MESSAGES_QOS2_RECEIVED,
+	SHM_M_PACKETS_SUBACK,
+	SHM_M_PACKETS_PUBCOMP_RECEIVED,
+	SHM_M_PACKETS_UNSUBACK,
+	SHM_M_PACKETS_PINGRESP,
+	SHM_M_PACKETS_PUBACK_MISSED,
+	SHM_M_PACKETS_PINGREQ,
+	SHM_M_MESSAGES_RETAINED,
+	SHM_M_PACKETS_SENT,
+	SHM_M_MESSAGES_QOS2_DROPPED,
+	SHM_M_PACKETS_UNSUBSCRIBE,
+	SHM_M_PACKETS_PUBREC_MISSED,
+	SHM_M_PACKETS_CONNACK,
+	SHM_M_MESSAGES_RECEIVED,
+	SHM_M_PACKETS_PUBREC_SENT,
+	SHM_M_PACKETS_PUBLISH_RECEIVED,
+	SHM_M_PACKETS_PUBCOMP_SENT,
+	SHM_M_BYTES_RECEIVED,
+	SHM_M_PACKETS_CONNECT,
+	SHM_M_PACKETS_PUBACK_RECEIVED,
+	SHM_M_MESSAGES_SENT,
+	SHM_M_PACKETS_PUBLISH_SENT,
+	SHM_M_BYTES_SENT,
+	SHM_M_PACKETS_PUBREL_MISSED,
+	SHM_M_PACKETS_PUBACK_SENT,
+	SHM_M_MESSAGES_QOS0_RECEIVED,
+	SHM_M_PACKETS_SUBSCRIBE,
+	SHM_M_PACKETS_PUBREL_SENT,
+	SHM_M_MESSAGES_QOS2_SENT,
+	SHM_M_PACKETS_RECEIVED,
+	SHM_M_PACKETS_PUBREL_RECEIVED,
+	SHM_M_MESSAGES_QOS1_RECEIVED,
+	SHM_M_MESSAGES_QOS1_SENT,
+	SHM_M_PACKETS_PUBREC_RECEIVED,
+	SHM_M_PACKETS_PUBCOMP_MISSED,
+	SHM_M_MESSAGES_QOS0_SENT,
+};
+
+json_object *
+api_json_metrics(const uint64_t m[SHM_METRIC_COUNT])
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < SHM_METRIC_COUNT; i++) {
+		enum shm_metric k = (enum shm_metric) metrics_doc_order[i];
+
+		ADD(o, shm_metric_name(k), u64(m[k]));
+	}
+	return o;
+}
+
+json_object *
+api_json_stats(const uint64_t s[SHM_STAT_COUNT])
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < SHM_STAT_COUNT; i++)
+		ADD(o, shm_stat_name((enum shm_stat) i), u64(s[i]));
+	return o;
+}
+
+json_object *
+api_json_page(const struct api_page *p, uint64_t total, json_object *objects)
+{
+	json_object *o = json_object_new_object();
+
+	ADD(o, "current_page", u64(p->curr_page));
+	ADD(o, "page_size", u64(p->page_size));
+	ADD(o, "total_num", u64(total));
+	ADD(o, "total_page", u64((total + p->page_size - 1) / p->page_size));
+	ADD(o, "objects", objects);
+	return o;
+}
+
+static const char *
+node_status(const struct api_node_view *v)
+{
+	return v->node && v->node->alive ? "Running" : "Stopped";
+}
+
+static json_object *
+otp_release(const struct api_node_view *v)
+{
+	char buf[128];
+
+	/* There is no OTP here; scripts only display it, so say what runs. */
+	snprintf(buf, sizeof(buf), "%s/%s",
+	    v->node ? v->node->sysdescr : "mqttd",
+	    v->node ? v->node->version : PACKAGE_VERSION);
+	return json_object_new_string(buf);
+}
+
+json_object *
+api_json_mgmt_node(const struct api_node_view *v, bool with_name)
+{
+	json_object *o = json_object_new_object();
+	char         buf[64];
+	uint64_t     up = 0;
+
+	if (with_name)
+		ADD(o, "name", json_object_new_string(v->name));
+	ADD(o, "version",
+	    json_object_new_string(
+	        v->node ? v->node->version : PACKAGE_VERSION));
+	ADD(o, "sysdescr",
+	    json_object_new_string(v->node ? v->node->sysdescr : "mqttd"));
+	if (v->node && v->node->alive && v->now > v->node->started_at)
+		up = (uint64_t) (v->now - v->node->started_at);
+	api_fmt_uptime(buf, sizeof(buf), up);
+	ADD(o, "uptime", json_object_new_string(buf));
+	api_fmt_datetime(buf, sizeof(buf), v->now);
+	ADD(o, "datetime", json_object_new_string(buf));
+	ADD(o, "otp_release", otp_release(v));
+	ADD(o, "node_status", json_object_new_string(node_status(v)));
+	return o;
+}
+
+json_object *
+api_json_mon_node(const struct api_node_view *v)
+{
+	json_object *o = json_object_new_object();
+	const char  *keys[3] = { "load1", "load5", "load15" };
+	char         buf[32];
+	bool         up = v->node && v->node->alive;
+
+	ADD(o, "name", json_object_new_string(v->name));
+	ADD(o, "otp_release", otp_release(v));
+	api_fmt_memory(buf, sizeof(buf), up ? v->node->mem_total : 0);
+	ADD(o, "memory_total", json_object_new_string(buf));
+	api_fmt_memory(buf, sizeof(buf), up ? v->node->mem_used : 0);
+	ADD(o, "memory_used", json_object_new_string(buf));
+	ADD(o, "process_available", u64(up ? v->node->clients_max_conf : 0));
+	ADD(o, "process_used", u64(up ? v->node->fds_used : 0));
+	ADD(o, "max_fds", u64(up ? v->node->fds_max : 0));
+	ADD(o, "clients", u64(up ? v->clients : 0));
+	ADD(o, "node_status", json_object_new_string(node_status(v)));
+	for (int i = 0; i < 3; i++) {
+		api_fmt_load(buf, sizeof(buf), v->load[i]);
+		ADD(o, keys[i], json_object_new_string(buf));
+	}
+	return o;
+}

@@ -1,0 +1,611 @@
+/*
+ * mqttd-api: the prefork master and its FastCGI workers.
+ *
+ * The master binds the unix socket once, then forks N workers that all
+ * accept on it; it respawns any worker that dies, replaces them all on
+ * SIGHUP and stops them on SIGTERM/SIGINT.  A worker runs one thread per
+ * kept nginx connection (nginx's `keepalive 32` must not exceed
+ * --threads, or requests queue behind an idle kept connection), each
+ * with FCGX_Accept_r on the shared socket and no accept mutex: the
+ * kernel hands each connection to one blocked accept(), and the mutex of
+ * libfcgi's threaded example halves throughput.  Each thread has its own
+ * segment reader; the process shares only the auth cache.
+ */
+#include "config.h"
+
+#include "fcgi/api_auth.h"
+#include "fcgi/api_route.h"
+#include "fcgi/api_users.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 64
+#define MAX_SLOTS   (2 * MAX_WORKERS) /* two generations during a reload */
+#define BODY_MAX    (1u << 20)
+
+struct opts {
+	char state_dir[PATH_MAX];
+	char socket[PATH_MAX];
+	char node[256];
+	char users[PATH_MAX];
+	char ctl[PATH_MAX];
+	char shm[256];
+	char http_listen[160];
+	char https_listen[160];
+	char admin_user[128];
+	int  workers, threads, ready_fd, ctl_timeout_ms;
+};
+
+/* Requests in progress per worker slot, one cache line each, in a shared
+ * anonymous mapping so that any worker can report the total. */
+struct slot_count {
+	_Atomic uint64_t n;
+	char             pad[56];
+};
+
+static struct slot_count *counts;
+static int                my_slot;
+static int                listen_fd = -1;
+static struct opts        O;
+
+static uint64_t
+inflight_total(void)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < MAX_SLOTS; i++)
+		sum += atomic_load_explicit(
+		    &counts[i].n, memory_order_relaxed);
+	return sum;
+}
+
+/* ---- worker ------------------------------------------------------- */
+
+static struct api_config cfg;
+static api_auth         *auth;
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	default:
+		return "Service Unavailable";
+	}
+}
+
+static char *
+read_body(FCGX_Request *req, size_t *len)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	long        want = cl ? strtol(cl, NULL, 10) : 0;
+	char       *buf;
+	int         n;
+
+	*len = 0;
+	if (want <= 0 || want > (long) BODY_MAX)
+		return NULL;
+	buf = malloc((size_t) want + 1);
+	if (buf == NULL)
+		return NULL;
+	n = FCGX_GetStr(buf, (int) want, req->in);
+	*len = n > 0 ? (size_t) n : 0;
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void
+serve(struct api_thread *t, FCGX_Request *req)
+{
+	struct api_request  rq = { 0 };
+	struct api_response rs;
+	const char         *gate;
+	char                head[512];
+	int                 n;
+
+	rq.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+	rq.uri = FCGX_GetParam("REQUEST_URI", req->envp);
+	if (rq.uri == NULL)
+		rq.uri = FCGX_GetParam("DOCUMENT_URI", req->envp);
+	rq.query = FCGX_GetParam("QUERY_STRING", req->envp);
+	rq.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", req->envp);
+	gate = FCGX_GetParam("MQTTD_AUTH_GATE", req->envp);
+	rq.gate = gate != NULL && gate[0] != '\0';
+	if (rq.method == NULL)
+		rq.method = "GET";
+	if (rq.query == NULL) {
+		const char *q = rq.uri ? strchr(rq.uri, '?') : NULL;
+
+		rq.query = q ? q + 1 : "";
+	}
+	rq.body = read_body(req, &rq.body_len);
+	api_handle(t, &rq, &rs);
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%s",
+	    rs.status, status_text(rs.status),
+	    rs.content_type ? "Content-Type: " : "",
+	    rs.content_type ? rs.content_type : "",
+	    rs.content_type ? "\r\n" : "",
+	    rs.extra_headers ? rs.extra_headers : "");
+	n += snprintf(head + n, sizeof(head) - (size_t) n,
+	    "Content-Length: %zu\r\n\r\n", rs.len);
+	FCGX_PutStr(head, n, req->out);
+	if (rs.len > 0)
+		FCGX_PutStr(rs.body, (int) rs.len, req->out);
+	free(rs.body);
+	free((char *) rq.body);
+}
+
+static void *
+worker_thread(void *arg)
+{
+	struct api_thread t = { .cfg = &cfg, .auth = auth };
+	FCGX_Request      req;
+
+	(void) arg;
+	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
+		syslog(LOG_ERR, "FCGX_InitRequest failed");
+		return NULL;
+	}
+	while (FCGX_Accept_r(&req) >= 0) {
+		atomic_fetch_add(&counts[my_slot].n, 1);
+		serve(&t, &req);
+		atomic_fetch_sub(&counts[my_slot].n, 1);
+		FCGX_Finish_r(&req);
+	}
+	shm_reader_close(&t.shm);
+	return NULL;
+}
+
+/* SIGTERM: let requests in progress finish (at most 2 s), then exit;
+ * idle kept connections close with the process and nginx reconnects. */
+static void
+worker_wait_stop(void)
+{
+	sigset_t set;
+	int      sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	do
+		sig = 0, sigwait(&set, &sig);
+	while (sig == SIGHUP);
+	for (int i = 0; i < 200; i++) {
+		if (atomic_load(&counts[my_slot].n) == 0)
+			break;
+		usleep(10000);
+	}
+	_exit(0);
+}
+
+static void
+worker_main(int slot)
+{
+	pthread_attr_t attr;
+
+	my_slot = slot;
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
+	if (getppid() == 1)
+		_exit(1);
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0 || api_auth_new(&auth, O.users) != 0) {
+		syslog(LOG_ERR, "worker init failed");
+		_exit(1);
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < O.threads; i++) {
+		pthread_t tid;
+		int rc = pthread_create(&tid, &attr, worker_thread, NULL);
+
+		if (rc != 0) {
+			syslog(LOG_ERR, "pthread_create failed: %s",
+			    strerror(rc));
+			_exit(1);
+		}
+	}
+	worker_wait_stop();
+}
+
+/* ---- master ------------------------------------------------------- */
+
+static pid_t    slots[MAX_SLOTS];
+static unsigned gen_of[MAX_SLOTS];
+static unsigned generation;
+
+static int
+spawn(void)
+{
+	sigset_t none;
+	pid_t    pid;
+	int      s;
+
+	for (s = 0; s < MAX_SLOTS && slots[s] != 0; s++)
+		;
+	if (s == MAX_SLOTS)
+		return -EAGAIN;
+	atomic_store(&counts[s].n, 0);
+	pid = fork();
+	if (pid < 0) {
+		syslog(LOG_ERR, "fork failed: %m");
+		return -errno;
+	}
+	if (pid == 0) {
+		sigemptyset(&none);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
+		/* the worker's threads inherit this mask; its waiter takes
+		 * the signals */
+		sigaddset(&none, SIGTERM);
+		sigaddset(&none, SIGINT);
+		sigaddset(&none, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &none, NULL);
+		worker_main(s);
+	}
+	slots[s] = pid;
+	gen_of[s] = generation;
+	return 0;
+}
+
+static void
+signal_gen(unsigned gen, int sig, bool all)
+{
+	for (int s = 0; s < MAX_SLOTS; s++)
+		if (slots[s] != 0 && (all || gen_of[s] == gen))
+			kill(slots[s], sig);
+}
+
+static int
+live_workers(void)
+{
+	int n = 0;
+
+	for (int s = 0; s < MAX_SLOTS; s++)
+		n += slots[s] != 0;
+	return n;
+}
+
+/* Reaps dead workers; respawns those of the current generation. */
+static void
+reap(bool respawn)
+{
+	pid_t pid;
+	int   st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (int s = 0; s < MAX_SLOTS; s++) {
+			bool current;
+
+			if (slots[s] != pid)
+				continue;
+			current = gen_of[s] == generation;
+			slots[s] = 0;
+			atomic_store(&counts[s].n, 0);
+			if (current && respawn) {
+				if (WIFSIGNALED(st))
+					syslog(LOG_WARNING,
+					    "worker %d killed by signal %d, "
+					    "respawning",
+					    (int) pid, WTERMSIG(st));
+				spawn();
+			}
+		}
+	}
+}
+
+static void
+stop_all(void)
+{
+	struct timespec ts = { 0, 50 * 1000000 };
+	sigset_t        set;
+
+	signal_gen(0, SIGTERM, true);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (int i = 0; i < 60 && live_workers() > 0; i++) {
+		sigtimedwait(&set, NULL, &ts);
+		reap(false);
+	}
+	signal_gen(0, SIGKILL, true);
+	while (live_workers() > 0 && waitpid(-1, NULL, 0) > 0)
+		reap(false);
+	reap(false);
+}
+
+static int
+master_loop(void)
+{
+	sigset_t set;
+	int      sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGCHLD) {
+			reap(true);
+		} else if (sig == SIGHUP) {
+			unsigned old = generation++;
+
+			syslog(LOG_INFO, "SIGHUP: replacing the workers");
+			for (int i = 0; i < O.workers; i++)
+				spawn();
+			signal_gen(old, SIGTERM, false);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			stop_all();
+			unlink(O.socket);
+			return 0;
+		}
+	}
+}
+
+/* Binds the FastCGI socket, mode 0660.  A leftover socket file nobody
+ * listens on is replaced; a live one makes this fail. */
+static int
+open_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int                fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "mqttd-api: socket path too long: %s\n", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
+		fprintf(stderr, "mqttd-api: %s is in use\n", path);
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+	    || chmod(path, 0660) != 0 || listen(fd, 1024) != 0) {
+		int rc = -errno;
+
+		fprintf(stderr, "mqttd-api: bind/listen(%s) failed: %s\n",
+		    path, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mqttd-api [--state-dir DIR] [--socket PATH] [--workers "
+	    "N]\n"
+	    "                 [--threads N] [--node NAME] [--ready-fd N]\n"
+	    "                 [--http-listen ADDR] [--https-listen ADDR]\n"
+	    "                 [--ctl-timeout-ms MS]\n");
+	exit(2);
+}
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+/* "ADDR:PORT" from MQTTD_<P>_LISTEN, else MQTTD_<P>_ADDR + _PORT. */
+static void
+listen_default(char *buf, size_t len, const char *proto)
+{
+	char        k[64];
+	const char *v, *port;
+
+	snprintf(k, sizeof(k), "MQTTD_%s_LISTEN", proto);
+	v = getenv(k);
+	if (v && *v) {
+		snprintf(buf, len, "%s", v);
+		return;
+	}
+	snprintf(k, sizeof(k), "MQTTD_%s_PORT", proto);
+	port = getenv(k);
+	snprintf(k, sizeof(k), "MQTTD_%s_ADDR", proto);
+	if (port && *port)
+		snprintf(buf, len, "%s:%s", env_or(k, "127.0.0.1"), port);
+}
+
+static void
+parse_opts(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "state-dir", 1, NULL, 's' },
+		{ "socket", 1, NULL, 'S' },
+		{ "workers", 1, NULL, 'w' },
+		{ "threads", 1, NULL, 't' },
+		{ "node", 1, NULL, 'n' },
+		{ "ready-fd", 1, NULL, 'r' },
+		{ "http-listen", 1, NULL, 'h' },
+		{ "https-listen", 1, NULL, 'H' },
+		{ "ctl-timeout-ms", 1, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	snprintf(O.state_dir, sizeof(O.state_dir), "%s",
+	    env_or("MQTTD_STATE_DIR", "./run"));
+	snprintf(O.node, sizeof(O.node), "%s",
+	    env_or("MQTTD_NODE", "mqttd@127.0.0.1"));
+	snprintf(O.admin_user, sizeof(O.admin_user), "%s",
+	    env_or("MQTTD_ADMIN_USER", "admin"));
+	O.workers = atoi(env_or("MQTTD_WORKERS", "2"));
+	O.threads = atoi(env_or("MQTTD_API_THREADS", "40"));
+	O.ready_fd = -1;
+	O.ctl_timeout_ms = 3000;
+	listen_default(O.http_listen, sizeof(O.http_listen), "HTTP");
+	listen_default(O.https_listen, sizeof(O.https_listen), "HTTPS");
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			snprintf(
+			    O.state_dir, sizeof(O.state_dir), "%s", optarg);
+			break;
+		case 'S':
+			snprintf(O.socket, sizeof(O.socket), "%s", optarg);
+			break;
+		case 'w':
+			O.workers = atoi(optarg);
+			break;
+		case 't':
+			O.threads = atoi(optarg);
+			break;
+		case 'n':
+			snprintf(O.node, sizeof(O.node), "%s", optarg);
+			break;
+		case 'r':
+			O.ready_fd = atoi(optarg);
+			break;
+		case 'h':
+			snprintf(O.http_listen, sizeof(O.http_listen), "%s",
+			    optarg);
+			break;
+		case 'H':
+			snprintf(O.https_listen, sizeof(O.https_listen), "%s",
+			    optarg);
+			break;
+		case 'c':
+			O.ctl_timeout_ms = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || O.workers < 1 || O.workers > MAX_WORKERS
+	    || O.threads < 1 || O.threads > 1024 || O.ctl_timeout_ms < 1)
+		usage();
+}
+
+static int
+setup_paths(void)
+{
+	char real[PATH_MAX];
+	int  rc;
+
+	if (mkdir(O.state_dir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "mqttd-api: mkdir(%s): %s\n", O.state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (realpath(O.state_dir, real) == NULL) {
+		fprintf(stderr, "mqttd-api: realpath(%s): %s\n", O.state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(O.state_dir, sizeof(O.state_dir), "%s", real);
+	if (O.socket[0] == '\0')
+		snprintf(O.socket, sizeof(O.socket), "%.4000s/api.sock", real);
+	snprintf(O.users, sizeof(O.users), "%.4000s/users", real);
+	snprintf(O.ctl, sizeof(O.ctl), "%.4000s/mqttd.ctl", real);
+	rc = shm_name_for_state_dir(O.shm, sizeof(O.shm), real);
+	if (rc != 0) {
+		fprintf(
+		    stderr, "mqttd-api: segment name: %s\n", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* First run only: the users file with the default administrator. */
+static int
+init_users(void)
+{
+	const char *pw = env_or("MQTTD_ADMIN_PASSWORD", "public");
+	int rc = api_users_init(O.users, O.admin_user, pw, "administrator");
+
+	if (rc == -EEXIST)
+		return 0;
+	if (rc != 0) {
+		fprintf(stderr, "mqttd-api: cannot create %s: %s\n", O.users,
+		    strerror(-rc));
+		return -1;
+	}
+	syslog(LOG_NOTICE, "created %s with user %s", O.users, O.admin_user);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	sigset_t set;
+
+	parse_opts(argc, argv);
+	openlog("mqttd-api", LOG_PID | LOG_PERROR, LOG_DAEMON);
+	if (setup_paths() != 0 || init_users() != 0)
+		return 1;
+	cfg = (struct api_config) {
+		.state_dir = O.state_dir,
+		.node = O.node,
+		.shm_name = O.shm,
+		.users_path = O.users,
+		.ctl_path = O.ctl,
+		.admin_user = O.admin_user,
+		.http_listen = O.http_listen,
+		.https_listen = O.https_listen,
+		.workers = O.workers,
+		.threads = O.threads,
+		.ctl_timeout_ms = O.ctl_timeout_ms,
+		.inflight = inflight_total,
+	};
+	counts = mmap(NULL, sizeof(*counts) * MAX_SLOTS,
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED) {
+		syslog(LOG_ERR, "mmap(MAP_SHARED|MAP_ANONYMOUS) failed: %m");
+		return 1;
+	}
+	listen_fd = open_socket(O.socket);
+	if (listen_fd < 0)
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (int i = 0; i < O.workers; i++)
+		if (spawn() != 0)
+			return 1;
+	if (O.ready_fd >= 0) {
+		if (write(O.ready_fd, "ready\n", 6) != 6)
+			syslog(LOG_WARNING, "write(ready-fd) failed: %m");
+		close(O.ready_fd);
+	}
+	return master_loop();
+}

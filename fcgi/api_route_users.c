@@ -1,0 +1,216 @@
+/*
+ * api_route_users: GET/POST users, GET/PUT/DELETE users/{name}, POST auth,
+ * PUT change_pwd/{name}, with EMQ 2.3's codes: 103 wrong username or
+ * password, 104 empty username or password, 105 no such user, 106 admin
+ * cannot be deleted, 107/108/109 for the body, 113 user exists, 114 old
+ * password wrong.  Edits go through api_users (locked, atomic); this
+ * process's auth cache is dropped at once, the other workers notice the
+ * new file within API_AUTH_CHECK_MS.
+ */
+#include "config.h"
+
+#include "fcgi/api_body.h"
+#include "fcgi/api_route_int.h"
+#include "fcgi/api_users.h"
+
+#include <errno.h>
+#include <string.h>
+
+static json_object *
+user_json(const api_users *u, size_t i)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(
+	    o, "username", json_object_new_string(api_users_name(u, i)));
+	json_object_object_add(
+	    o, "tags", json_object_new_string(api_users_tags(u, i)));
+	return o;
+}
+
+static api_users *
+load(struct hctx *h)
+{
+	api_users *u = NULL;
+	int        rc = api_users_load(&u, h->t->cfg->users_path);
+
+	if (rc != 0)
+		api_err_set(
+		    &h->err, API_EUNKNOWN, "users file: %s", strerror(-rc));
+	return u;
+}
+
+/* Maps an api_users edit result to the envelope. */
+static void
+edited(struct hctx *h, int rc)
+{
+	if (rc == 0) {
+		api_auth_invalidate(h->t->auth);
+		h->result = json_object_new_array();
+	} else if (rc == -EEXIST) {
+		api_err_set(&h->err, API_EUSEREXISTS, "user already exists");
+	} else if (rc == -ENOENT) {
+		api_err_set(&h->err, API_ENOUSER, "no such user");
+	} else if (rc == -EINVAL) {
+		api_err_set(&h->err, API_ETYPE,
+		    "username: 1 to 64 bytes, no ':' or control characters");
+	} else {
+		api_err_set(
+		    &h->err, API_EUNKNOWN, "users file: %s", strerror(-rc));
+	}
+}
+
+void
+api__users_list(struct hctx *h)
+{
+	api_users *u = load(h);
+
+	if (u == NULL)
+		return;
+	h->result = json_object_new_array();
+	for (size_t i = 0; i < api_users_count(u); i++)
+		json_object_array_add(h->result, user_json(u, i));
+	api_users_free(&u);
+}
+
+void
+api__user_get(struct hctx *h)
+{
+	api_users *u = load(h);
+	long       i;
+
+	if (u == NULL)
+		return;
+	i = api_users_find(u, h->id);
+	if (i < 0)
+		api_err_set(&h->err, API_ENOUSER, "no such user");
+	else
+		h->result = user_json(u, (size_t) i);
+	api_users_free(&u);
+}
+
+/* Reads two required string fields a and b from the body. */
+static json_object *
+two_strings(struct hctx *h, const char *ka, const char **a, const char *kb,
+    const char **b)
+{
+	json_object *o = api_body_parse(h->rq->body, h->rq->body_len, &h->err);
+	size_t       la, lb;
+
+	if (o == NULL)
+		return NULL;
+	if (api_body_string(o, ka, true, a, &la, &h->err) != 1
+	    || api_body_string(o, kb, true, b, &lb, &h->err) != 1) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+api__user_add(struct hctx *h)
+{
+	const char  *name, *pw, *tags = "";
+	size_t       tl;
+	json_object *o = two_strings(h, "username", &name, "password", &pw);
+
+	if (o == NULL)
+		return;
+	if (name[0] == '\0' || pw[0] == '\0')
+		api_err_set(&h->err, API_EEMPTY,
+		    "username and password must not be empty");
+	else if (api_body_string(o, "tags", false, &tags, &tl, &h->err) <= 1)
+		edited(
+		    h, api_users_add(h->t->cfg->users_path, name, pw, tags));
+	json_object_put(o);
+}
+
+void
+api__user_put(struct hctx *h)
+{
+	json_object *o = api_body_parse(h->rq->body, h->rq->body_len, &h->err);
+	const char  *tags;
+	size_t       tl;
+
+	if (o == NULL)
+		return;
+	if (api_body_string(o, "tags", true, &tags, &tl, &h->err) == 1)
+		edited(
+		    h, api_users_set_tags(h->t->cfg->users_path, h->id, tags));
+	json_object_put(o);
+}
+
+static bool
+is_admin(struct hctx *h, const char *name)
+{
+	const char *admin = h->t->cfg->admin_user;
+
+	return strcmp(name, "admin") == 0
+	    || (admin && strcmp(name, admin) == 0);
+}
+
+void
+api__user_delete(struct hctx *h)
+{
+	if (is_admin(h, h->id))
+		api_err_set(&h->err, API_EADMIN, "admin cannot be deleted");
+	else
+		edited(h, api_users_delete(h->t->cfg->users_path, h->id));
+}
+
+/* 0 if name/password verify, else the code (103/105 per no_user). */
+static int
+verify(
+    struct hctx *h, const char *name, const char *pw, int no_user, int bad_pw)
+{
+	api_users *u = load(h);
+	long       i;
+	int        rc = 0;
+
+	if (u == NULL)
+		return h->err.code;
+	i = api_users_find(u, name);
+	if (i < 0)
+		rc = api_err_set(&h->err, no_user, "%s",
+		    no_user == API_ENOUSER ? "no such user"
+		                           : "username or password error");
+	else if (!api_users_verify(u, (size_t) i, pw))
+		rc = api_err_set(&h->err, bad_pw, "%s",
+		    bad_pw == API_EOLDPWD ? "old password error"
+		                          : "username or password error");
+	api_users_free(&u);
+	return rc;
+}
+
+void
+api__auth(struct hctx *h)
+{
+	const char  *name, *pw;
+	json_object *o = two_strings(h, "username", &name, "password", &pw);
+
+	if (o == NULL)
+		return;
+	if (name[0] == '\0' || pw[0] == '\0')
+		api_err_set(&h->err, API_EEMPTY,
+		    "username and password must not be empty");
+	else if (verify(h, name, pw, API_EAUTH, API_EAUTH) == 0)
+		h->result = json_object_new_array();
+	json_object_put(o);
+}
+
+void
+api__change_pwd(struct hctx *h)
+{
+	const char  *old, *new;
+	json_object *o = two_strings(h, "old_pwd", &old, "new_pwd", &new);
+
+	if (o == NULL)
+		return;
+	if (new[0] == '\0')
+		api_err_set(
+		    &h->err, API_EEMPTY, "new password must not be empty");
+	else if (verify(h, h->id, old, API_ENOUSER, API_EOLDPWD) == 0)
+		edited(h,
+		    api_users_set_password(h->t->cfg->users_path, h->id, new));
+	json_object_put(o);
+}
