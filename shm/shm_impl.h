@@ -1,0 +1,72 @@
+/*
+ * shm_impl: the reader's private state, shared by shm_reader.c (attach,
+ * validation, header, counters) and shm_tables.c (records, pages,
+ * lookups), plus two internal entry points for tests, fuzzing and
+ * benchmarks.
+ */
+#ifndef SHM_IMPL_H
+#define SHM_IMPL_H
+
+#include "shm/shm.h"
+#include "shm/shm_atomic.h"
+#include "shm/shm_layout.h"
+
+#include <sys/types.h>
+
+/* Bounded retries: a record that keeps moving gives -EAGAIN. */
+#define SHM_TRIES      4096
+#define SHM_SPIN_TRIES 64
+#define SHM_STALE_MS   3000
+
+#define SHM_SCRATCH_STR (SHM_STR_MAX + 9) /* one string + NUL, 8-rounded */
+#define SHM_PAGE_CHUNK  64
+
+struct shm_seen {
+	uint32_t slot, gen;
+};
+
+struct shm_reader {
+	const unsigned char *base;
+	size_t               size;
+	bool                 mapped; /* false: shm__reader_from_buffer */
+	char                 name[256];
+	dev_t                dev;
+	ino_t                ino;
+	/* Validated at attach; never re-read from the segment. */
+	struct shm_table_desc tab[SHM_T_COUNT];
+	uint64_t              arena_off, arena_size;
+	uint64_t              seed, boot_id;
+	char                  node[256];
+	uint32_t              node_len;
+	char                  version[32], sysdescr[64];
+	int32_t               pid;
+	int64_t               started_at;
+	/* Scratch: strings handed to callbacks, page indices, dedup. */
+	char            *scratch; /* 2 * SHM_SCRATCH_STR */
+	uint32_t         idx[SHM_PAGE_CHUNK];
+	struct shm_seen *seen;
+	size_t           nseen, capseen;
+	uint64_t         retries; /* for tests and benchmarks */
+};
+
+static inline const struct shm_hdr *
+shm__hdr(const shm_reader *r)
+{
+	return (const struct shm_hdr *) r->base;
+}
+
+/* Waits a little before retry `n`; false once the budget is spent. */
+bool shm__backoff(shm_reader *r, unsigned n);
+
+/*
+ * A reader over an in-memory image of a segment (tests, fuzzing, the
+ * thread-variant torture test reading the writer's own mapping).  The
+ * buffer must be 8-aligned and outlive the reader; refresh only checks
+ * the heartbeat.
+ */
+int shm__reader_from_buffer(shm_reader **out, const void *buf, size_t len);
+
+/* How many times this reader retried a read since it was opened. */
+uint64_t shm__reader_retries(const shm_reader *r);
+
+#endif
