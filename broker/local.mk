@@ -1,1 +1,19 @@
 # broker: fragment owned by the broker module.
+
+# mqttd: the broker.  libmq.a holds everything but main, so the unit tests
+# and the handler fuzzer link the same objects.
+noinst_LIBRARIES += libmq.a
+libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
+	broker/mq_trie.c broker/mq_trie.h broker/mq_hash.c broker/mq_hash.h \
+	broker/mq_timer.c broker/mq_timer.h broker/mq_config.c \
+	broker/mq_config.h broker/mq_log.c broker/mq_log.h \
+	broker/mq_broker.c broker/mq_broker.h broker/mq_int.h \
+	broker/mq_session.c broker/mq_proto.c broker/mq_net.c \
+	broker/mq_ctl.c broker/mq_plugins.c broker/mq_plugins.h
+libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
+
+bin_PROGRAMS += mqttd
+mqttd_SOURCES = broker/mq_main.c
+mqttd_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
+mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS)
+EXTRA_DIST += broker/mqttd.conf.example

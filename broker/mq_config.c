@@ -1,0 +1,383 @@
+/*
+ * mq_config: one table of settings drives both the file parser and the
+ * flag parser, so a key and its flag can never drift apart.  The command
+ * line is read twice: first for -c (which file), then, after the file,
+ * to override it.
+ */
+#include "config.h"
+
+#include "broker/mq_config.h"
+
+#include "broker/mq_log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_U32, K_U64, K_BOOL, K_STR, K_LISTEN, K_LOG, K_FD };
+
+struct key {
+	const char *name; /* file key; the flag is "--" + name with '-' */
+	enum kind   kind;
+	size_t      off;
+	const char *help;
+};
+
+#define F(m) offsetof(mq_config, m)
+static const struct key keys[] = {
+	{ "state_dir", K_STR, F(state_dir), "state directory (./run)" },
+	{ "node", K_STR, F(node), "node name (mqttd@127.0.0.1)" },
+	{ "listen", K_LISTEN, 0, "[ADDR:]PORT[,max_clients=N], repeatable" },
+	{ "max_clients", K_U32, F(max_clients), "per listener (102400)" },
+	{ "ready_fd", K_FD, F(ready_fd), "write 'ready port=P' to fd N" },
+	{ "no_segment", K_BOOL, F(no_segment), "run without the segment" },
+	{ "max_inflight", K_U32, F(max_inflight), "QoS1/2 window (32)" },
+	{ "max_queue", K_U32, F(max_queue), "session queue (1000)" },
+	{ "max_awaiting_rel", K_U32, F(max_awaiting_rel), "QoS2 in (100)" },
+	{ "session_expiry", K_U32, F(session_expiry), "seconds (7200)" },
+	{ "retry_interval", K_U32, F(retry_interval), "seconds (20)" },
+	{ "await_rel_timeout", K_U32, F(await_rel_timeout), "seconds (20)" },
+	{ "sys_interval", K_U32, F(sys_interval), "seconds (60)" },
+	{ "connect_timeout", K_U32, F(connect_timeout), "seconds (30)" },
+	{ "allow_anonymous", K_BOOL, F(allow_anonymous), "(true)" },
+	{ "username_file", K_STR, F(username_file), "mqttd_auth_username" },
+	{ "clientid_file", K_STR, F(clientid_file), "mqttd_auth_clientid" },
+	{ "acl_file", K_STR, F(acl_file), "mqttd_acl_file rules" },
+	{ "max_packet_size", K_U32, F(max_packet_size), "bytes (1048576)" },
+	{ "max_outbuf", K_U32, F(max_outbuf), "bytes per socket (8 MiB)" },
+	{ "log_level", K_LOG, F(log_level), "error|warn|info|debug" },
+	{ "segment_clients", K_U32, F(seg_clients), "segment capacity" },
+	{ "segment_sessions", K_U32, F(seg_sessions), "segment capacity" },
+	{ "segment_subscriptions", K_U32, F(seg_subscriptions), "capacity" },
+	{ "segment_routes", K_U32, F(seg_routes), "segment capacity" },
+	{ "segment_string_bytes", K_U64, F(seg_string_bytes), "arena bytes" },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void
+defaults(mq_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state_dir = strdup("./run");
+	c->node = strdup("mqttd@127.0.0.1");
+	c->max_clients = 102400;
+	c->ready_fd = -1;
+	c->max_inflight = 32;
+	c->max_queue = 1000;
+	c->max_awaiting_rel = 100;
+	c->session_expiry = 7200;
+	c->retry_interval = 20;
+	c->await_rel_timeout = 20;
+	c->sys_interval = 60;
+	c->connect_timeout = 30;
+	c->allow_anonymous = true;
+	c->max_packet_size = 1048576;
+	c->max_outbuf = 8u << 20;
+	c->log_level = MQ_LOG_INFO;
+	c->seg_clients = 65536;
+	c->seg_sessions = 65536;
+	c->seg_subscriptions = 262144;
+	c->seg_routes = 262144;
+	c->seg_string_bytes = 64u << 20;
+}
+
+int
+mq_config_parse_listen(struct mq_listen *l, const char *s)
+{
+	const char   *colon = strrchr(s, ':'), *comma = strchr(s, ',');
+	const char   *port = colon ? colon + 1 : s;
+	char         *end;
+	unsigned long p;
+
+	if (colon && comma && colon > comma)
+		return -EINVAL;
+	if (colon) {
+		size_t n = (size_t) (colon - s);
+
+		if (n >= sizeof(l->addr))
+			return -EINVAL;
+		/* "[::1]:1883" */
+		if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+			memcpy(l->addr, s + 1, n - 2);
+			l->addr[n - 2] = 0;
+		} else {
+			memcpy(l->addr, s, n);
+			l->addr[n] = 0;
+		}
+	} else {
+		strcpy(l->addr, "127.0.0.1");
+	}
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (errno || end == port || p > 65535)
+		return -EINVAL;
+	l->port = (uint16_t) p;
+	if (*end == ',') {
+		if (strncmp(end, ",max_clients=", 13) != 0)
+			return -EINVAL;
+		p = strtoul(end + 13, &end, 10);
+		l->max_clients = (uint32_t) p;
+	}
+	return *end == 0 ? 0 : -EINVAL;
+}
+
+static int
+set(mq_config *c, const struct key *k, const char *v)
+{
+	char              *end, **sp;
+	unsigned long long n;
+	int                rc;
+
+	switch (k->kind) {
+	case K_U32:
+	case K_U64:
+	case K_FD:
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno || end == v || *end
+		    || (k->kind != K_U64 && n > UINT32_MAX)
+		    || (k->kind == K_FD && n > INT32_MAX))
+			return -EINVAL;
+		if (k->kind == K_U64)
+			*(uint64_t *) ((char *) c + k->off) = n;
+		else if (k->kind == K_FD)
+			*(int *) ((char *) c + k->off) = (int) n;
+		else
+			*(uint32_t *) ((char *) c + k->off) = (uint32_t) n;
+		return 0;
+	case K_BOOL:
+		if (!strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+			*(bool *) ((char *) c + k->off) = true;
+		else if (!strcmp(v, "false") || !strcmp(v, "off")
+		    || !strcmp(v, "0"))
+			*(bool *) ((char *) c + k->off) = false;
+		else
+			return -EINVAL;
+		return 0;
+	case K_STR:
+		sp = (char **) ((char *) c + k->off);
+		free(*sp);
+		*sp = strdup(v);
+		return *sp ? 0 : -ENOMEM;
+	case K_LOG:
+		rc = mq_log_parse_level(v);
+		if (rc < 0)
+			return rc;
+		c->log_level = rc;
+		return 0;
+	case K_LISTEN:
+		if (c->nlisten == MQ_MAX_LISTENERS)
+			return -ENOSPC;
+		c->listen[c->nlisten].max_clients = 0;
+		rc = mq_config_parse_listen(&c->listen[c->nlisten], v);
+		if (rc == 0)
+			c->nlisten++;
+		return rc;
+	}
+	return -EINVAL;
+}
+
+static const struct key *
+find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *k = keys[i].name;
+		size_t      j;
+
+		if (strlen(k) != len)
+			continue;
+		for (j = 0; j < len; j++) {
+			char a = name[j] == '-' ? '_' : name[j];
+
+			if (a != k[j])
+				break;
+		}
+		if (j == len)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s
+	    && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'
+	        || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+static int
+load_file(mq_config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char  line[4096];
+	int   lineno = 0, rc = 0;
+
+	if (f == NULL) {
+		rc = -errno;
+		fprintf(
+		    stderr, "mqttd: fopen(%s): %s\n", path, strerror(errno));
+		return rc;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char             *s = trim(line), *eq, *k, *v;
+		const struct key *key;
+
+		lineno++;
+		if (*s == 0 || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			fprintf(stderr, "mqttd: %s:%d: expected key = value\n",
+			    path, lineno);
+			rc = -EINVAL;
+			break;
+		}
+		*eq = 0;
+		k = trim(s);
+		v = trim(eq + 1);
+		key = find(k, strlen(k));
+		if (key == NULL || set(c, key, v) != 0) {
+			fprintf(stderr, "mqttd: %s:%d: bad %s '%s'\n", path,
+			    lineno, key ? "value for" : "key", key ? k : k);
+			rc = -EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static void
+usage(void)
+{
+	printf("usage: mqttd [-c FILE] [--KEY VALUE]...\n");
+	for (size_t i = 0; i < NKEYS; i++) {
+		char   flag[64];
+		size_t j;
+
+		for (j = 0; keys[i].name[j] && j < sizeof(flag) - 1; j++)
+			flag[j]
+			    = keys[i].name[j] == '_' ? '-' : keys[i].name[j];
+		flag[j] = 0;
+		printf("  --%-24s %s\n", flag, keys[i].help);
+	}
+}
+
+/* One pass over argv; only_conf picks out -c, else everything but -c. */
+static int
+parse_args(mq_config *c, int argc, char **argv, bool only_conf)
+{
+	for (int i = 1; i < argc; i++) {
+		const char       *a = argv[i], *v = NULL, *eq;
+		const struct key *k;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			if (!only_conf)
+				usage();
+			return 1;
+		}
+		if (!strcmp(a, "-c") || !strcmp(a, "--conf")) {
+			if (++i >= argc)
+				goto missing;
+			if (only_conf) {
+				free(c->conf_file);
+				c->conf_file = strdup(argv[i]);
+			}
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr,
+			    "mqttd: unknown option %s (see --help)\n", a);
+			return -EINVAL;
+		}
+		eq = strchr(a + 2, '=');
+		k = find(a + 2, eq ? (size_t) (eq - a - 2) : strlen(a + 2));
+		if (k == NULL) {
+			fprintf(stderr,
+			    "mqttd: unknown option %s (see --help)\n", a);
+			return -EINVAL;
+		}
+		if (eq)
+			v = eq + 1;
+		else if (k->kind == K_BOOL
+		    && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)
+		        || (strcmp(argv[i + 1], "true")
+		            && strcmp(argv[i + 1], "false"))))
+			v = "true"; /* a bare boolean flag */
+		else if (++i < argc)
+			v = argv[i];
+		else
+			goto missing;
+		if (!only_conf && set(c, k, v) != 0) {
+			fprintf(
+			    stderr, "mqttd: bad value for %s: '%s'\n", a, v);
+			return -EINVAL;
+		}
+	}
+	return 0;
+missing:
+	fprintf(stderr, "mqttd: %s needs a value\n", argv[argc - 1]);
+	return -EINVAL;
+}
+
+int
+mq_config_load(mq_config *c, int argc, char **argv)
+{
+	int      rc;
+	unsigned file_listen;
+
+	defaults(c);
+	rc = parse_args(c, argc, argv, true);
+	if (rc != 0)
+		return rc == 1 ? (usage(), 1) : rc;
+	if (c->conf_file && (rc = load_file(c, c->conf_file)) != 0)
+		return rc;
+	/* Listeners on the command line replace those of the file. */
+	file_listen = c->nlisten;
+	rc = parse_args(c, argc, argv, false);
+	if (rc != 0)
+		return rc;
+	if (c->nlisten > file_listen && file_listen > 0) {
+		memmove(c->listen, c->listen + file_listen,
+		    (c->nlisten - file_listen) * sizeof(c->listen[0]));
+		c->nlisten -= file_listen;
+	}
+	if (c->nlisten == 0) {
+		strcpy(c->listen[0].addr, "127.0.0.1");
+		c->listen[0].port = 1883;
+		c->nlisten = 1;
+	}
+	for (unsigned i = 0; i < c->nlisten; i++)
+		if (c->listen[i].max_clients == 0)
+			c->listen[i].max_clients = c->max_clients;
+	if (c->max_inflight == 0 || c->max_inflight > 65535)
+		c->max_inflight = 65535;
+	if (c->max_packet_size < 16)
+		c->max_packet_size = 16;
+	if (c->sys_interval == 0)
+		c->sys_interval = 1;
+	return 0;
+}
+
+void
+mq_config_fini(mq_config *c)
+{
+	free(c->conf_file);
+	free(c->state_dir);
+	free(c->node);
+	free(c->username_file);
+	free(c->clientid_file);
+	free(c->acl_file);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,59 @@
+/*
+ * mq_config: mqttd's settings, from defaults, mqttd.conf and the command
+ * line (in that order of precedence, lowest first).  Every file key is
+ * also a flag: key "max_inflight" is "--max-inflight".  See
+ * broker/mqttd.conf.example for the keys and their meaning.
+ */
+#ifndef MQ_CONFIG_H
+#define MQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MQ_MAX_LISTENERS 16
+
+struct mq_listen {
+	char     addr[64]; /* numeric IPv4/IPv6 address */
+	uint16_t port;     /* 0: any free port */
+	uint32_t max_clients;
+};
+
+typedef struct mq_config {
+	char            *conf_file;
+	char            *state_dir;
+	char            *node;
+	struct mq_listen listen[MQ_MAX_LISTENERS];
+	unsigned         nlisten;
+	uint32_t         max_clients; /* default for listeners */
+	int              ready_fd;
+	bool             no_segment;
+	uint32_t         max_inflight;
+	uint32_t         max_queue;
+	uint32_t         max_awaiting_rel;
+	uint32_t         session_expiry; /* seconds */
+	uint32_t         retry_interval; /* seconds */
+	uint32_t         await_rel_timeout;
+	uint32_t         sys_interval;
+	uint32_t         connect_timeout;
+	bool             allow_anonymous;
+	char            *username_file, *clientid_file, *acl_file;
+	uint32_t         max_packet_size;
+	uint32_t         max_outbuf; /* bytes queued to one socket */
+	int              log_level;  /* MQ_LOG_* */
+	uint32_t         seg_clients, seg_sessions, seg_subscriptions;
+	uint32_t         seg_routes;
+	uint64_t         seg_string_bytes;
+} mq_config;
+
+/*
+ * Fills *cfg from defaults, the file named by -c (if any) and argv.
+ * Returns 0, 1 when --help was printed, or -EINVAL after printing what
+ * was wrong.
+ */
+int  mq_config_load(mq_config *cfg, int argc, char **argv);
+void mq_config_fini(mq_config *cfg);
+
+/* Parses "[ADDR:]PORT[,max_clients=N]" into l (max_clients preset). */
+int mq_config_parse_listen(struct mq_listen *l, const char *s);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * mq_hash: an intrusive chained hash table.  Callers embed struct
+ * mq_hnode in their records and compare keys themselves while walking a
+ * bucket, so one table type serves sessions, retained messages and trie
+ * children without a node allocation per entry.
+ *
+ * The table grows (doubling) when its load passes 1; it never shrinks.
+ * Errors: -ENOMEM from mq_hash_init / mq_hash_insert (the entry is then
+ * not linked).
+ */
+#ifndef MQ_HASH_H
+#define MQ_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mq_hnode {
+	struct mq_hnode *next;
+	uint32_t         hash;
+};
+
+typedef struct mq_hash {
+	struct mq_hnode **b;
+	uint32_t          mask; /* buckets - 1 */
+	uint32_t          count;
+} mq_hash;
+
+/* FNV-1a, seeded: good enough for short keys. */
+uint32_t mq_hash_bytes(const void *p, size_t len, uint32_t seed);
+
+int  mq_hash_init(mq_hash *h, uint32_t buckets); /* power of two */
+void mq_hash_fini(mq_hash *h);
+int  mq_hash_insert(mq_hash *h, struct mq_hnode *n, uint32_t hash);
+void mq_hash_remove(mq_hash *h, struct mq_hnode *n);
+
+/* The chain that may hold `hash`; compare n->hash, then the key. */
+static inline struct mq_hnode *
+mq_hash_chain(const mq_hash *h, uint32_t hash)
+{
+	return h->b[hash & h->mask];
+}
+
+#endif

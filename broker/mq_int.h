@@ -1,0 +1,287 @@
+/*
+ * mq_int.h: the broker's private types, shared by mq_broker.c (routing,
+ * retained, $SYS, counters), mq_session.c (sessions, delivery),
+ * mq_proto.c (packet handlers), mq_net.c (sockets, loop) and mq_ctl.c.
+ * Functions shared between them carry the mq__ prefix.
+ */
+#ifndef MQ_INT_H
+#define MQ_INT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/mq_broker.h"
+#include "broker/mq_codec.h"
+#include "broker/mq_hash.h"
+#include "broker/mq_log.h"
+#include "broker/mq_timer.h"
+#include "broker/mq_trie.h"
+#include "collector/col.h"
+
+#define container_of(p, type, member)                                         \
+	((type *) (void *) ((char *) (p) -offsetof(type, member)))
+
+typedef struct mq_session mq_session;
+
+/* Everything registered with epoll starts with its kind. */
+enum mq_kind {
+	MQ_K_CONN = 1,
+	MQ_K_LISTENER,
+	MQ_K_SIGNAL,
+	MQ_K_CTL,
+	MQ_K_CTL_CONN
+};
+
+/*
+ * A message, shared by every queue and inflight window that holds it
+ * (refcounted; topic and payload inline, allocated once).
+ */
+typedef struct mq_msg {
+	uint32_t ref;
+	uint16_t topic_len;
+	uint8_t  qos;
+	bool     retain;
+	uint32_t payload_len;
+	uint8_t  data[]; /* topic, then payload */
+} mq_msg;
+
+static inline const char *
+mq_msg_topic(const mq_msg *m)
+{
+	return (const char *) m->data;
+}
+
+static inline const uint8_t *
+mq_msg_payload(const mq_msg *m)
+{
+	return m->data + m->topic_len;
+}
+
+/*
+ * A message on its way through the router.  It points at the bytes where
+ * they are (often the read buffer); `msg` is materialized only when a
+ * queue, window or the retained store must keep it (mq__pub_hold).
+ */
+struct mq_pub {
+	const char    *topic;
+	const uint8_t *payload;
+	uint32_t       payload_len;
+	uint16_t       topic_len;
+	uint8_t        qos;
+	bool           retain;
+	mq_msg        *msg;
+	uint32_t       matched;
+};
+
+/* A growable byte buffer; allocated lazily, freed when drained. */
+struct mq_buf {
+	uint8_t *p;
+	uint32_t len, cap;
+	uint32_t off; /* bytes already consumed / written */
+};
+
+struct mq_listener {
+	uint8_t  kind;
+	int      fd;
+	uint32_t idx;
+	uint32_t max_clients;
+	uint32_t nclients;
+	col_ref  col;
+	uint16_t port;
+	char     name[80];
+};
+
+enum mq_conn_state { MQ_CS_NEW, MQ_CS_CONNECTED, MQ_CS_CLOSING };
+
+struct mq_conn {
+	uint8_t             kind;
+	uint8_t             state;
+	uint8_t             proto;
+	bool                want_out; /* EPOLLOUT armed */
+	bool                pending;  /* on b->pending */
+	bool                was_connected;
+	uint8_t             why; /* enum shm_shutdown once closing */
+	bool                send_will;
+	int                 fd;
+	uint32_t            listener; /* index, UINT32_MAX if virtual */
+	uint16_t            keepalive;
+	uint16_t            username_len;
+	mq_broker          *b;
+	mq_session         *s;
+	char               *username; /* NULL when absent */
+	mq_msg             *will;     /* qos and retain inside */
+	col_ref             col;
+	struct mq_buf       in, out;
+	uint64_t            last_rx;
+	mq_timer            ka;
+	mq_conn            *next_pending, *next_closing;
+	mq_conn            *all_next, *all_prev; /* b->conns */
+	struct sockaddr_in6 peer;                /* AF_INET or AF_INET6 */
+};
+
+struct mq_sub {
+	struct mq_trie_entry te;
+	mq_session          *s;
+	struct mq_sub       *next; /* in s->subs */
+	col_ref              col;
+	uint8_t              qos;
+	uint16_t             len;
+	char                 filter[];
+};
+
+/* Outgoing QoS 1/2 window entry. */
+enum { MQ_IF_DONE, MQ_IF_PUBACK, MQ_IF_PUBREC, MQ_IF_PUBCOMP };
+struct mq_inflight {
+	mq_msg  *msg;
+	uint64_t sent_at;
+	uint16_t pid;
+	uint8_t  state;
+	uint8_t  qos;
+};
+
+struct mq_qent {
+	mq_msg *msg;
+	uint8_t qos;
+	bool    retain;
+};
+
+struct mq_awrel {
+	mq_msg  *msg;
+	uint64_t at;
+	uint16_t pid;
+};
+
+struct mq_session {
+	struct mq_hnode h;
+	mq_broker      *b;
+	mq_conn        *conn; /* NULL when offline */
+	struct mq_sub  *subs;
+	uint32_t        nsubs;
+	bool            clean;
+	bool            dirty; /* on b->dirty */
+	uint16_t        id_len;
+	col_ref         col;
+	/* inflight ring: consecutive packet ids from if_head */
+	struct mq_inflight *inf;
+	uint16_t            if_cap, if_head, if_span, if_live;
+	uint16_t            next_pid;
+	/* queue ring */
+	struct mq_qent *q;
+	uint32_t        q_cap, q_head, q_len;
+	/* incoming QoS 2 awaiting PUBREL */
+	struct mq_awrel *aw;
+	uint16_t         aw_len, aw_cap;
+	uint64_t         q_dropped, deliver_msg, enqueue_msg;
+	int64_t          created_at;
+	mq_session      *next_dirty;
+	mq_timer         expiry; /* offline persistent session */
+	mq_timer         retry;  /* inflight retry, awaiting_rel expiry */
+	char             id[];
+};
+
+struct mq_ctl;
+
+struct mq_broker {
+	const mq_config   *cfg;
+	struct col        *col;
+	struct mq_plugins *plugins;
+	mq_timers          timers;
+	mq_trie           *trie;
+	mq_hash            sessions;
+	mq_hash            retained;
+	mq_conn           *conns;   /* every open connection */
+	mq_conn           *pending; /* output to flush before sleeping */
+	mq_conn           *closing; /* to tear down after dispatch */
+	mq_session        *dirty;   /* session figures to mirror */
+	int                epfd;
+	bool               stop;
+	bool               stats_dirty;
+	struct mq_listener listeners[MQ_MAX_LISTENERS];
+	unsigned           nlisteners;
+	struct mq_ctl     *ctl;
+	col_ref            plugin_col[8];
+	uint32_t           nclients, nsessions, nsubs, nretained;
+	uint32_t           nconns; /* open sockets, for fds_used */
+	uint64_t           metrics[SHM_METRIC_COUNT];
+	uint64_t           metrics_synced[SHM_METRIC_COUNT];
+	uint64_t           stats[SHM_STAT_COUNT];
+	uint64_t           started_ms;
+	int64_t            started_at;
+	uint32_t           id_seq;
+	mq_timer           sys_timer, beat_timer;
+	bool               plugins_default[8]; /* when plugins == NULL */
+};
+
+static inline void
+mq__metric(mq_broker *b, enum shm_metric m, uint64_t n)
+{
+	b->metrics[m] += n;
+}
+
+/* mq_broker.c */
+mq_msg *mq__msg_new(const char *topic, uint16_t tlen, const void *payload,
+    uint32_t plen, uint8_t qos, bool retain);
+static inline mq_msg *
+mq__msg_ref(mq_msg *m)
+{
+	m->ref++;
+	return m;
+}
+void    mq__msg_unref(mq_msg *m);
+mq_msg *mq__pub_hold(struct mq_pub *p); /* NULL on ENOMEM */
+void    mq__pub_from_msg(struct mq_pub *p, mq_msg *m);
+/* Stores retained (if the retainer is on) and routes to subscribers. */
+void mq__publish(mq_broker *b, struct mq_pub *p);
+void mq__retained_deliver(mq_broker *b, struct mq_sub *sub);
+bool mq__plugin_active(const mq_broker *b, int id);
+void mq__stats_update(mq_broker *b);
+void mq__sync(mq_broker *b); /* metrics, stats, sessions -> segment */
+int  mq__sys_start(mq_broker *b);
+bool mq__acl(
+    mq_broker *b, mq_conn *c, const char *topic, size_t len, bool publish);
+
+/* mq_session.c */
+mq_session *mq__session_find(mq_broker *b, const char *id, size_t len);
+mq_session *mq__session_new(
+    mq_broker *b, const char *id, size_t len, bool clean);
+void mq__session_free(mq_session *s);
+void mq__session_dirty(mq_session *s);
+void mq__session_attach(mq_session *s, mq_conn *c);
+void mq__session_detach(mq_session *s);
+/* 0x00..0x02 granted, or -errno (then SUBACK 0x80). */
+int  mq__subscribe(mq_session *s, const char *f, size_t len, uint8_t qos,
+     struct mq_sub **out);
+int  mq__unsubscribe(mq_session *s, const char *f, size_t len);
+void mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain);
+void mq__on_puback(mq_session *s, uint16_t pid);
+void mq__on_pubrec(mq_session *s, uint16_t pid);
+void mq__on_pubcomp(mq_session *s, uint16_t pid);
+void mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid);
+void mq__on_pubrel(mq_session *s, uint16_t pid);
+void mq__session_resume(mq_session *s);
+
+/* mq_proto.c */
+int  mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used);
+void mq__send(mq_conn *c, const void *p, size_t n);
+void mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
+    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
+    uint16_t pid);
+void mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid);
+void mq__conn_close(mq_conn *c, enum shm_shutdown why);
+void mq__conn_teardown(mq_conn *c);
+void mq__conn_free(mq_conn *c);
+int  mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n);
+void mq__conn_init(mq_conn *c, mq_broker *b, int fd, uint32_t listener);
+
+/* mq_net.c */
+void mq__conn_pending(mq_conn *c);
+void mq__flush_all(mq_broker *b);
+
+/* mq_ctl.c */
+int  mq__ctl_open(mq_broker *b, const char *path);
+void mq__ctl_event(mq_broker *b, void *ptr, uint32_t events);
+void mq__ctl_close(mq_broker *b);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * mqttd: the broker process.  Reads the configuration, creates the state
+ * directory, opens the segment (unless --no-segment) and the plugins, and
+ * runs the broker's loop until SIGINT / SIGTERM.
+ */
+#include "config.h"
+
+#include "broker/mq_broker.h"
+#include "broker/mq_config.h"
+#include "broker/mq_log.h"
+#include "broker/mq_plugins.h"
+#include "collector/col.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+static int
+state_dir(const mq_config *cfg, char *real, size_t len)
+{
+	if (mkdir(cfg->state_dir, 0750) != 0 && errno != EEXIST) {
+		mq_err("mkdir(%s): %s", cfg->state_dir, strerror(errno));
+		return -errno;
+	}
+	if (realpath(cfg->state_dir, real) == NULL) {
+		mq_err("realpath(%s): %s", cfg->state_dir, strerror(errno));
+		return -errno;
+	}
+	(void) len;
+	return 0;
+}
+
+/* 10k clients need 10k fds: take what the hard limit allows. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			mq_warn("setrlimit(NOFILE): %s", strerror(errno));
+	}
+}
+
+static int
+open_segment(const mq_config *cfg, const char *dir, col **out)
+{
+	char              name[256];
+	struct col_config cc = {
+		.node = cfg->node,
+		.version = PACKAGE_VERSION,
+		.sysdescr = "mqttd",
+		.max_clients = cfg->seg_clients,
+		.max_sessions = cfg->seg_sessions,
+		.max_subscriptions = cfg->seg_subscriptions,
+		.max_routes = cfg->seg_routes,
+		.string_arena_bytes = cfg->seg_string_bytes,
+	};
+	int rc = shm_name_for_state_dir(name, sizeof(name), dir);
+
+	if (rc < 0) {
+		mq_err("shm_name_for_state_dir(%s): %s", dir, strerror(-rc));
+		return rc;
+	}
+	cc.shm_name = name;
+	return col_open(out, &cc);
+}
+
+int
+main(int argc, char **argv)
+{
+	mq_config                cfg;
+	char                     dir[PATH_MAX], st[PATH_MAX + 32];
+	col                     *c = NULL;
+	mq_plugins              *pl = NULL;
+	mq_broker               *b = NULL;
+	struct mq_plugins_config pc;
+	int                      rc;
+
+	rc = mq_config_load(&cfg, argc, argv);
+	if (rc != 0) {
+		mq_config_fini(&cfg);
+		return rc == 1 ? 0 : 2;
+	}
+	mq_log_level = cfg.log_level;
+	raise_nofile();
+	rc = state_dir(&cfg, dir, sizeof(dir));
+	if (rc == 0 && !cfg.no_segment)
+		rc = open_segment(&cfg, dir, &c);
+	if (rc == 0) {
+		snprintf(st, sizeof(st), "%s/plugins.state", dir);
+		pc = (struct mq_plugins_config) {
+			.state_path = st,
+			.username_file = cfg.username_file,
+			.clientid_file = cfg.clientid_file,
+			.acl_file = cfg.acl_file,
+			.allow_anonymous = cfg.allow_anonymous,
+		};
+		rc = mq_plugins_new(&pl, &pc);
+	}
+	if (rc == 0)
+		rc = mq_broker_new(&b, &cfg, c, pl);
+	if (rc == 0) {
+		mq_info("mqttd %s node %s, state dir %s%s", PACKAGE_VERSION,
+		    cfg.node, dir, c ? "" : ", no segment");
+		rc = mq_broker_run(b);
+	}
+	mq_broker_free(&b);
+	mq_plugins_free(&pl);
+	if (c != NULL)
+		col_close(&c);
+	mq_config_fini(&cfg);
+	if (rc != 0)
+		mq_err("mqttd: exiting: %s", strerror(-rc));
+	return rc == 0 ? 0 : 1;
+}

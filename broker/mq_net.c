@@ -1,0 +1,433 @@
+/*
+ * mq_net: sockets and the event loop.
+ *
+ * One epoll set holds the listeners, the connections, the control socket
+ * and a signalfd.  Each iteration: wait (timeout = earliest timer), then
+ * dispatch the ready fds, run due timers, tear down connections closed
+ * meanwhile, flush every connection that got output (write before
+ * sleeping; EPOLLOUT only after EAGAIN), and mirror counters to the
+ * segment.  Level-triggered: one read per ready connection per iteration
+ * keeps a busy client from starving the others.
+ */
+#include "config.h"
+
+#include "broker/mq_int.h"
+#include "broker/mq_plugins.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RBUF_SIZE (64 * 1024)
+
+static uint8_t rbuf[RBUF_SIZE];
+
+struct sigsrc {
+	uint8_t kind;
+	int     fd;
+};
+
+void
+mq__conn_pending(mq_conn *c)
+{
+	if (!c->pending) {
+		c->pending = true;
+		c->next_pending = c->b->pending;
+		c->b->pending = c;
+	}
+}
+
+static void
+want_out(mq_conn *c, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	if (c->want_out == on)
+		return;
+	if (on)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_out = on;
+	else
+		mq_err("epoll_ctl(MOD, %d): %s", c->fd, strerror(errno));
+}
+
+/* Writes what c has queued; arms EPOLLOUT only if the kernel is full. */
+static void
+flush(mq_conn *c)
+{
+	struct mq_buf *o = &c->out;
+
+	while (o->off < o->len) {
+		ssize_t n;
+
+		if (c->fd < 0) { /* virtual: the bytes go nowhere */
+			n = (ssize_t) (o->len - o->off);
+		} else {
+			n = write(c->fd, o->p + o->off, o->len - o->off);
+		}
+		if (n > 0) {
+			o->off += (uint32_t) n;
+			c->b->metrics[SHM_M_BYTES_SENT] += (uint64_t) n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			want_out(c, true);
+			return;
+		}
+		mq_debug("write(%d): %s", c->fd, strerror(errno));
+		mq__conn_close(c, SHM_SHUT_ERROR);
+		return;
+	}
+	/* Drained: give the memory back, idle connections hold none. */
+	free(o->p);
+	memset(o, 0, sizeof(*o));
+	if (c->fd >= 0)
+		want_out(c, false);
+}
+
+void
+mq__flush_all(mq_broker *b)
+{
+	while (b->pending != NULL) {
+		mq_conn *c = b->pending;
+
+		b->pending = c->next_pending;
+		c->pending = false;
+		c->next_pending = NULL;
+		if (c->state != MQ_CS_CLOSING)
+			flush(c);
+	}
+}
+
+static void
+conn_readable(mq_conn *c)
+{
+	ssize_t n;
+
+	if (c->state == MQ_CS_CLOSING)
+		return;
+	n = read(c->fd, rbuf, sizeof(rbuf));
+	if (n > 0) {
+		c->b->metrics[SHM_M_BYTES_RECEIVED] += (uint64_t) n;
+		c->last_rx = mq_now_ms();
+		mq__conn_bytes(c, rbuf, (size_t) n);
+		return;
+	}
+	if (n == 0) {
+		mq__conn_close(c, SHM_SHUT_CLOSED);
+		return;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return;
+	mq_debug("read(%d): %s", c->fd, strerror(errno));
+	mq__conn_close(c, SHM_SHUT_ERROR);
+}
+
+static void
+conn_event(mq_conn *c, uint32_t ev)
+{
+	if (ev & EPOLLOUT && c->state != MQ_CS_CLOSING)
+		flush(c);
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_readable(c);
+}
+
+/* ---- listeners ---- */
+
+static void
+accept_one(mq_broker *b, struct mq_listener *l, int fd,
+    const struct sockaddr_in6 *peer)
+{
+	struct epoll_event ev;
+	mq_conn           *c;
+	int                one = 1;
+
+	if (l->nclients >= l->max_clients) {
+		close(fd);
+		if (b->col != NULL)
+			col_listener_shutdown(
+			    b->col, l->col, SHM_SHUT_MAX_CLIENTS);
+		mq_info("listener %s full (%u clients): connection refused",
+		    l->name, l->max_clients);
+		return;
+	}
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	mq__conn_init(c, b, fd, l->idx);
+	c->peer = *peer;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		mq_err("epoll_ctl(ADD, %d): %s", fd, strerror(errno));
+		c->fd = -1;
+		close(fd);
+		mq__conn_close(c, SHM_SHUT_ERROR);
+	}
+	l->nclients++;
+	if (b->col != NULL)
+		col_listener_clients(b->col, l->col, l->nclients);
+}
+
+static void
+listener_event(mq_broker *b, struct mq_listener *l)
+{
+	/* Bounded, so a connection storm cannot starve the clients. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in6 peer;
+		socklen_t           len = sizeof(peer);
+		int                 fd;
+
+		memset(&peer, 0, sizeof(peer));
+		fd = accept4(l->fd, (struct sockaddr *) &peer, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR
+			    && errno != ECONNABORTED)
+				mq_err("accept4(%s): %s", l->name,
+				    strerror(errno));
+			return;
+		}
+		accept_one(b, l, fd, &peer);
+	}
+}
+
+static int
+listener_open(mq_broker *b, const struct mq_listen *cfg)
+{
+	struct mq_listener *l = &b->listeners[b->nlisteners];
+	struct sockaddr_in6 sa6;
+	struct sockaddr_in  sa4;
+	struct sockaddr    *sa;
+	socklen_t           len;
+	int                 fd, one = 1, family;
+	struct epoll_event  ev;
+
+	memset(&sa6, 0, sizeof(sa6));
+	memset(&sa4, 0, sizeof(sa4));
+	if (inet_pton(AF_INET, cfg->addr, &sa4.sin_addr) == 1) {
+		family = AF_INET;
+		sa4.sin_family = AF_INET;
+		sa4.sin_port = htons(cfg->port);
+		sa = (struct sockaddr *) &sa4;
+		len = sizeof(sa4);
+	} else if (inet_pton(AF_INET6, cfg->addr, &sa6.sin6_addr) == 1) {
+		family = AF_INET6;
+		sa6.sin6_family = AF_INET6;
+		sa6.sin6_port = htons(cfg->port);
+		sa = (struct sockaddr *) &sa6;
+		len = sizeof(sa6);
+	} else {
+		mq_err("listen address %s: not a numeric address", cfg->addr);
+		return -EINVAL;
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		mq_err("socket(): %s", strerror(errno));
+		return -errno;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, len) != 0 || listen(fd, 1024) != 0
+	    || getsockname(fd, sa, &len) != 0) {
+		int e = errno;
+
+		mq_err("bind/listen(%s:%u): %s", cfg->addr, cfg->port,
+		    strerror(e));
+		close(fd);
+		return -e;
+	}
+	l->kind = MQ_K_LISTENER;
+	l->fd = fd;
+	l->idx = b->nlisteners;
+	l->max_clients = cfg->max_clients;
+	l->port = ntohs(family == AF_INET ? sa4.sin_port : sa6.sin6_port);
+	snprintf(l->name, sizeof(l->name),
+	    family == AF_INET ? "%s:%u" : "[%s]:%u", cfg->addr, l->port);
+	ev.events = EPOLLIN;
+	ev.data.ptr = l;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		mq_err("epoll_ctl(ADD listener): %s", strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	if (b->col != NULL)
+		l->col = col_listener_add(
+		    b->col, "mqtt:tcp", l->name, 1, l->max_clients);
+	b->nlisteners++;
+	mq_info("listening on %s (mqtt:tcp, max_clients %u)", l->name,
+	    l->max_clients);
+	return 0;
+}
+
+/* ---- signals ---- */
+
+static int
+signals_open(mq_broker *b, struct sigsrc *s)
+{
+	sigset_t           set;
+	struct epoll_event ev;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+		mq_err("sigprocmask: %s", strerror(errno));
+		return -errno;
+	}
+	s->kind = MQ_K_SIGNAL;
+	s->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->fd < 0) {
+		mq_err("signalfd: %s", strerror(errno));
+		return -errno;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = s;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+		mq_err("epoll_ctl(ADD signalfd): %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void
+signal_event(mq_broker *b, struct sigsrc *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			mq_info("SIGHUP: reloading plugin files");
+			if (b->plugins != NULL)
+				mq_plugins_reload(b->plugins);
+		} else {
+			mq_info("signal %u: shutting down", si.ssi_signo);
+			b->stop = true;
+		}
+	}
+}
+
+static void
+report_ready(mq_broker *b)
+{
+	char   line[32 + 8 * MQ_MAX_LISTENERS];
+	size_t n = (size_t) snprintf(line, sizeof(line), "ready port=");
+
+	for (unsigned i = 0; i < b->nlisteners; i++)
+		n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%u",
+		    i ? "," : "", b->listeners[i].port);
+	n += (size_t) snprintf(line + n, sizeof(line) - n, "\n");
+	mq_info("%.*s", (int) n - 1, line);
+	if (b->cfg->ready_fd < 0)
+		return;
+	if (write(b->cfg->ready_fd, line, n) != (ssize_t) n)
+		mq_err("write(ready fd %d): %s", b->cfg->ready_fd,
+		    strerror(errno));
+	close(b->cfg->ready_fd);
+}
+
+static void
+dispatch(mq_broker *b, struct epoll_event *ev)
+{
+	uint8_t kind = *(uint8_t *) ev->data.ptr;
+
+	switch (kind) {
+	case MQ_K_CONN:
+		conn_event(ev->data.ptr, ev->events);
+		break;
+	case MQ_K_LISTENER:
+		listener_event(b, ev->data.ptr);
+		break;
+	case MQ_K_SIGNAL:
+		signal_event(b, ev->data.ptr);
+		break;
+	default:
+		mq__ctl_event(b, ev->data.ptr, ev->events);
+		break;
+	}
+}
+
+static void
+loop(mq_broker *b)
+{
+	struct epoll_event evs[256];
+
+	while (!b->stop) {
+		int n, timeout;
+
+		mq_broker_sweep(b);
+		mq__flush_all(b);
+		mq_broker_sweep(b); /* write errors found while flushing */
+		mq__sync(b);
+		timeout = mq_timers_next(&b->timers, mq_now_ms());
+		n = epoll_wait(b->epfd, evs, 256, timeout);
+		if (n < 0 && errno != EINTR) {
+			mq_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(b, &evs[i]);
+		mq_timers_expire(&b->timers, mq_now_ms());
+	}
+}
+
+int
+mq_broker_run(mq_broker *b)
+{
+	struct sigsrc sig = { MQ_K_SIGNAL, -1 };
+	char          path[4096];
+	int           rc = 0;
+
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (b->epfd < 0) {
+		mq_err("epoll_create1: %s", strerror(errno));
+		return -errno;
+	}
+	rc = signals_open(b, &sig);
+	for (unsigned i = 0; rc == 0 && i < b->cfg->nlisten; i++)
+		rc = listener_open(b, &b->cfg->listen[i]);
+	snprintf(path, sizeof(path), "%s/mqttd.ctl", b->cfg->state_dir);
+	if (rc == 0)
+		rc = mq__ctl_open(b, path);
+	if (rc == 0) {
+		if (b->col != NULL)
+			for (int i = 0; i < MQ_PLUGIN_COUNT; i++)
+				b->plugin_col[i] = col_plugin_add(b->col,
+				    mq_plugin_name((enum mq_plugin_id) i),
+				    mq_plugin_version((enum mq_plugin_id) i),
+				    mq_plugin_description(
+				        (enum mq_plugin_id) i),
+				    mq__plugin_active(b, i));
+		mq__sys_start(b);
+		report_ready(b);
+		loop(b);
+	}
+	/* Close every client (wills of abnormal ends still go out). */
+	for (mq_conn *c = b->conns; c != NULL; c = c->all_next)
+		mq__conn_close(c, SHM_SHUT_CLOSED);
+	mq_broker_sweep(b);
+	mq__ctl_close(b);
+	for (unsigned i = 0; i < b->nlisteners; i++)
+		close(b->listeners[i].fd);
+	if (sig.fd >= 0)
+		close(sig.fd);
+	close(b->epfd);
+	b->epfd = -1;
+	return rc;
+}

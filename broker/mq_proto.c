@@ -1,0 +1,757 @@
+/*
+ * mq_proto: one connection's MQTT conversation: splitting bytes into
+ * packets (mq_codec), the handler of each packet type, the output
+ * buffer, and the connection's end.
+ *
+ * A connection is never freed while one of its packets is handled:
+ * mq__conn_close() only marks it and links it on b->closing; the loop's
+ * sweep (mq_broker_sweep) tears it down (will, session, counters) and
+ * frees it once the current dispatch is over.
+ */
+#include "config.h"
+
+#include "broker/mq_int.h"
+#include "broker/mq_plugins.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void ka_fire(mq_timer *t);
+
+void
+mq__conn_init(mq_conn *c, mq_broker *b, int fd, uint32_t listener)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = MQ_K_CONN;
+	c->state = MQ_CS_NEW;
+	c->fd = fd;
+	c->listener = listener;
+	c->b = b;
+	c->last_rx = mq_now_ms();
+	mq_timer_init(&c->ka, ka_fire);
+	/* [MQTT-3.1.0-1] CONNECT must come first, and soon. */
+	mq_timer_set(&b->timers, &c->ka,
+	    c->last_rx + (uint64_t) b->cfg->connect_timeout * 1000);
+	b->nconns++;
+	c->all_next = b->conns;
+	if (b->conns)
+		b->conns->all_prev = c;
+	b->conns = c;
+}
+
+static const char *
+peer_str(const mq_conn *c, char *buf, size_t len)
+{
+	const struct sockaddr_in  *in4 = (const void *) &c->peer;
+	const struct sockaddr_in6 *in6 = &c->peer;
+	char                       a[INET6_ADDRSTRLEN] = "?";
+
+	if (c->peer.sin6_family == AF_INET) {
+		inet_ntop(AF_INET, &in4->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(in4->sin_port));
+	} else if (c->peer.sin6_family == AF_INET6) {
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "local");
+	}
+	return buf;
+}
+
+/* ---- output ---- */
+
+static uint8_t *
+out_reserve(mq_conn *c, size_t n)
+{
+	struct mq_buf *o = &c->out;
+
+	if (o->cap - o->len < n) {
+		size_t want = (size_t) o->len + n, cap = o->cap ? o->cap : 256;
+		uint8_t *p;
+
+		if (o->off > 0 && o->off == o->len)
+			o->len = o->off = 0;
+		want = (size_t) o->len + n;
+		while (cap < want)
+			cap *= 2;
+		if (cap > UINT32_MAX)
+			return NULL;
+		p = realloc(o->p, cap);
+		if (p == NULL)
+			return NULL;
+		o->p = p;
+		o->cap = (uint32_t) cap;
+	}
+	return o->p + o->len;
+}
+
+static bool
+out_room(mq_conn *c, size_t n)
+{
+	mq_broker *b = c->b;
+
+	if (c->state == MQ_CS_CLOSING)
+		return false;
+	if (c->out.len - c->out.off + n > b->cfg->max_outbuf) {
+		char p[64];
+
+		mq_warn("client %.*s (%s): output over %u bytes, disconnected",
+		    c->s ? (int) c->s->id_len : 0, c->s ? c->s->id : "",
+		    peer_str(c, p, sizeof(p)), b->cfg->max_outbuf);
+		mq__conn_close(c, SHM_SHUT_SLOW_CONSUMER);
+		return false;
+	}
+	return true;
+}
+
+static void
+out_commit(mq_conn *c, size_t n)
+{
+	c->out.len += (uint32_t) n;
+	c->b->metrics[SHM_M_PACKETS_SENT]++;
+	mq__conn_pending(c);
+}
+
+void
+mq__send(mq_conn *c, const void *p, size_t n)
+{
+	uint8_t *d;
+
+	if (!out_room(c, n) || (d = out_reserve(c, n)) == NULL)
+		return;
+	memcpy(d, p, n);
+	out_commit(c, n);
+}
+
+void
+mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
+    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
+    uint16_t pid)
+{
+	static const enum shm_metric sent[3] = { SHM_M_MESSAGES_QOS0_SENT,
+		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
+	size_t   need = MQ_PUBLISH_HDR_MAX + (size_t) tlen + plen, total, h;
+	uint8_t *d;
+
+	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
+		return;
+	h = mq_encode_publish_head(
+	    d, topic, tlen, plen, qos, retain, dup, pid, &total);
+	if (plen)
+		memcpy(d + h, payload, plen);
+	out_commit(c, total);
+	c->b->metrics[SHM_M_PACKETS_PUBLISH_SENT]++;
+	c->b->metrics[SHM_M_MESSAGES_SENT]++;
+	c->b->metrics[sent[qos]]++;
+}
+
+void
+mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid)
+{
+	uint8_t                      a[MQ_ACK_SIZE];
+	static const enum shm_metric m[] = {
+		[MQ_PUBACK] = SHM_M_PACKETS_PUBACK_SENT,
+		[MQ_PUBREC] = SHM_M_PACKETS_PUBREC_SENT,
+		[MQ_PUBREL] = SHM_M_PACKETS_PUBREL_SENT,
+		[MQ_PUBCOMP] = SHM_M_PACKETS_PUBCOMP_SENT,
+		[MQ_UNSUBACK] = SHM_M_PACKETS_UNSUBACK,
+	};
+
+	if (c == NULL || c->state == MQ_CS_CLOSING)
+		return;
+	mq__send(c, a, mq_encode_ack(a, type, pid));
+	c->b->metrics[m[type]]++;
+}
+
+static void
+send_connack(mq_conn *c, bool present, uint8_t rc)
+{
+	uint8_t a[MQ_ACK_SIZE];
+
+	mq__send(c, a, mq_encode_connack(a, present, rc));
+	c->b->metrics[SHM_M_PACKETS_CONNACK]++;
+}
+
+/* ---- closing ---- */
+
+void
+mq__conn_close(mq_conn *c, enum shm_shutdown why)
+{
+	if (c->state == MQ_CS_CLOSING)
+		return;
+	c->was_connected = c->state == MQ_CS_CONNECTED;
+	c->state = MQ_CS_CLOSING;
+	c->why = (uint8_t) why;
+	mq_timer_cancel(&c->b->timers, &c->ka);
+	c->next_closing = c->b->closing;
+	c->b->closing = c;
+}
+
+static void
+publish_will(mq_conn *c)
+{
+	mq_broker    *b = c->b;
+	mq_msg       *m = c->will;
+	struct mq_pub p;
+
+	c->will = NULL;
+	if (!c->send_will)
+		return mq__msg_unref(m);
+	mq__pub_from_msg(&p, m);
+	mq__msg_unref(m);
+	if (b->plugins != NULL && c->s == NULL) {
+		/* ACL needs the client id; the session may be gone. */
+	}
+	mq__publish(b, &p);
+}
+
+static const char *const why_text[] = {
+	[SHM_SHUT_CLOSED] = "closed",
+	[SHM_SHUT_KEEPALIVE_TIMEOUT] = "keepalive timeout",
+	[SHM_SHUT_MALFORMED] = "protocol error",
+	[SHM_SHUT_TAKEOVER] = "taken over",
+	[SHM_SHUT_KICKED] = "kicked",
+	[SHM_SHUT_AUTH_FAILED] = "not authorized",
+	[SHM_SHUT_MAX_CLIENTS] = "listener full",
+	[SHM_SHUT_SLOW_CONSUMER] = "slow consumer",
+	[SHM_SHUT_ERROR] = "socket error",
+};
+
+/* The logical end: will, session, counters.  Memory goes in conn_free. */
+void
+mq__conn_teardown(mq_conn *c)
+{
+	mq_broker *b = c->b;
+	char       p[64];
+
+	if (c->was_connected) {
+		mq_info("client %.*s (%s) disconnected: %s",
+		    c->s ? (int) c->s->id_len : 0, c->s ? c->s->id : "",
+		    peer_str(c, p, sizeof(p)), why_text[c->why]);
+		b->nclients--;
+		b->stats_dirty = true;
+		if (b->col != NULL)
+			col_client_disconnected(b->col, c->col);
+	} else {
+		mq_debug("connection %s closed: %s", peer_str(c, p, sizeof(p)),
+		    why_text[c->why]);
+	}
+	if (c->s != NULL)
+		mq__session_detach(c->s);
+	if (c->will != NULL)
+		publish_will(c);
+	if (c->listener < b->nlisteners) {
+		struct mq_listener *l = &b->listeners[c->listener];
+
+		l->nclients--;
+		if (b->col != NULL) {
+			col_listener_clients(b->col, l->col, l->nclients);
+			col_listener_shutdown(
+			    b->col, l->col, (enum shm_shutdown) c->why);
+		}
+	}
+}
+
+void
+mq_broker_sweep(mq_broker *b)
+{
+	while (b->closing != NULL) {
+		mq_conn *c = b->closing;
+
+		b->closing = c->next_closing;
+		mq__conn_teardown(c);
+		mq__conn_free(c);
+	}
+}
+
+/* ---- keepalive ---- */
+
+static void
+ka_fire(mq_timer *t)
+{
+	mq_conn   *c = container_of(t, mq_conn, ka);
+	mq_broker *b = c->b;
+	uint64_t   now = mq_now_ms(), limit;
+
+	if (c->state == MQ_CS_NEW) {
+		mq__conn_close(c, SHM_SHUT_KEEPALIVE_TIMEOUT);
+		return;
+	}
+	/* [MQTT-3.1.2-24] one and a half keepalive periods. */
+	limit = (uint64_t) c->keepalive * 1500;
+	if (now - c->last_rx >= limit) {
+		mq__conn_close(c, SHM_SHUT_KEEPALIVE_TIMEOUT);
+		return;
+	}
+	mq_timer_set(&b->timers, t, c->last_rx + limit);
+}
+
+/* ---- CONNECT ---- */
+
+static void
+refuse(mq_conn *c, uint8_t rc, enum shm_shutdown why)
+{
+	send_connack(c, false, rc);
+	mq__conn_close(c, why);
+}
+
+static int
+connect_auth(
+    mq_conn *c, const struct mq_connect *k, const char *id, size_t idlen)
+{
+	enum mq_auth_result r;
+
+	if (c->b->plugins == NULL)
+		return MQ_CONNACK_ACCEPTED;
+	r = mq_plugins_authenticate(c->b->plugins, id, idlen,
+	    k->has_username ? k->username.ptr : NULL, k->username.len,
+	    k->has_password ? k->password.ptr : NULL, k->password.len);
+	if (r == MQ_AUTH_BAD_CREDENTIALS)
+		return MQ_CONNACK_BAD_CREDENTIAL;
+	if (r == MQ_AUTH_NOT_AUTHORIZED)
+		return MQ_CONNACK_NOT_AUTHORIZED;
+	return MQ_CONNACK_ACCEPTED;
+}
+
+/* Finds, takes over or creates the session; sets *present. */
+static mq_session *
+connect_session(
+    mq_conn *c, const char *id, size_t idlen, bool clean, bool *present)
+{
+	mq_broker  *b = c->b;
+	mq_session *s = mq__session_find(b, id, idlen);
+
+	*present = false;
+	if (s != NULL && s->conn != NULL) {
+		mq_conn *old = s->conn;
+		char     p[64];
+
+		mq_info("client %.*s: taken over by %s", (int) idlen, id,
+		    peer_str(c, p, sizeof(p)));
+		mq__conn_close(old, SHM_SHUT_TAKEOVER);
+		old->s = NULL;
+		s->conn = NULL;
+	}
+	if (s != NULL && (clean || s->clean)) {
+		mq__session_free(s); /* [MQTT-3.1.2-6] */
+		s = NULL;
+	}
+	if (s != NULL) {
+		*present = true; /* [MQTT-3.2.2-2] */
+		return s;
+	}
+	return mq__session_new(b, id, idlen, clean);
+}
+
+static void
+connect_will(mq_conn *c, const struct mq_connect *k)
+{
+	if (!k->will)
+		return;
+	c->will = mq__msg_new(k->will_topic.ptr, k->will_topic.len,
+	    k->will_payload.ptr, k->will_payload.len, k->will_qos,
+	    k->will_retain);
+	c->send_will = c->will != NULL;
+}
+
+static void
+on_connect(mq_conn *c, const mq_packet *pkt)
+{
+	mq_broker               *b = c->b;
+	const struct mq_connect *k = &pkt->u.connect;
+	char                     gen[40], p[64];
+	const char              *id = k->client_id.ptr;
+	size_t                   idlen = k->client_id.len;
+	mq_session              *s;
+	bool                     present;
+	int                      rc;
+
+	if (c->state != MQ_CS_NEW) /* [MQTT-3.1.0-2] */
+		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+	c->proto = k->level;
+	if (idlen == 0) {
+		/* [MQTT-3.1.3-8]; MQTT 3.1 needs 1..23 characters. */
+		if (!k->clean_session || k->level == 3)
+			return refuse(
+			    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
+		idlen = (size_t) snprintf(gen, sizeof(gen), "mqttd_%llx%05x",
+		    (unsigned long long) b->started_at, ++b->id_seq & 0xfffff);
+		id = gen;
+	} else if (k->level == 3 && idlen > 23) {
+		return refuse(
+		    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
+	}
+	rc = connect_auth(c, k, id, idlen);
+	if (rc != MQ_CONNACK_ACCEPTED) {
+		mq_info("client %.*s (%s) refused: CONNACK %d", (int) idlen,
+		    id, peer_str(c, p, sizeof(p)), rc);
+		return refuse(c, (uint8_t) rc, SHM_SHUT_AUTH_FAILED);
+	}
+	s = connect_session(c, id, idlen, k->clean_session, &present);
+	if (s == NULL)
+		return refuse(c, MQ_CONNACK_UNAVAILABLE, SHM_SHUT_ERROR);
+	if (k->has_username && (c->username = malloc(k->username.len + 1))) {
+		memcpy(c->username, k->username.ptr, k->username.len);
+		c->username[k->username.len] = 0;
+		c->username_len = k->username.len;
+	}
+	connect_will(c, k);
+	c->keepalive = k->keepalive;
+	mq__session_attach(s, c);
+	send_connack(c, present, MQ_CONNACK_ACCEPTED);
+	c->state = MQ_CS_CONNECTED;
+	b->nclients++;
+	b->stats_dirty = true;
+	mq_timer_cancel(&b->timers, &c->ka);
+	if (c->keepalive)
+		mq_timer_set(&b->timers, &c->ka,
+		    mq_now_ms() + (uint64_t) c->keepalive * 1500);
+	if (b->col != NULL) {
+		struct col_client cl = {
+			.client_id = s->id,
+			.client_id_len = s->id_len,
+			.username = c->username,
+			.username_len = c->username_len,
+			.peer = (const struct sockaddr *) &c->peer,
+			.clean_sess = k->clean_session,
+			.proto_ver = k->level,
+			.keepalive = k->keepalive,
+			.connected_at = time(NULL),
+			.listener = c->listener,
+		};
+		if (c->peer.sin6_family == 0)
+			cl.peer = NULL;
+		c->col = col_client_connected(b->col, &cl);
+	}
+	mq_info(
+	    "client %.*s (%s) connected: MQTT %s, clean %d, keepalive %u%s",
+	    (int) s->id_len, s->id, peer_str(c, p, sizeof(p)),
+	    k->level == 4 ? "3.1.1" : "3.1", k->clean_session, k->keepalive,
+	    present ? ", session resumed" : "");
+	if (present)
+		mq__session_resume(s);
+}
+
+/* ---- PUBLISH and acks ---- */
+
+static void
+on_publish(mq_conn *c, const mq_packet *pkt)
+{
+	static const enum shm_metric recv[3] = { SHM_M_MESSAGES_QOS0_RECEIVED,
+		SHM_M_MESSAGES_QOS1_RECEIVED, SHM_M_MESSAGES_QOS2_RECEIVED };
+	const struct mq_publish     *pp = &pkt->u.publish;
+	mq_broker                   *b = c->b;
+	struct mq_pub                p = {
+		               .topic = pp->topic.ptr,
+		               .topic_len = pp->topic.len,
+		               .payload = pp->payload,
+		               .payload_len = pp->payload_len,
+		               .qos = pp->qos,
+		               .retain = pp->retain,
+	};
+
+	b->metrics[SHM_M_PACKETS_PUBLISH_RECEIVED]++;
+	b->metrics[SHM_M_MESSAGES_RECEIVED]++;
+	b->metrics[recv[pp->qos]]++;
+	if (!mq__acl(b, c, pp->topic.ptr, pp->topic.len, true)) {
+		mq_info("client %.*s: publish to %.*s denied by ACL",
+		    (int) c->s->id_len, c->s->id, (int) pp->topic.len,
+		    pp->topic.ptr);
+		/* Acked anyway, so the client does not retry forever. */
+		if (pp->qos > 0)
+			mq__send_ack(c, pp->qos == 1 ? MQ_PUBACK : MQ_PUBREC,
+			    pp->packet_id);
+		return;
+	}
+	if (pp->qos == 2) {
+		mq__on_qos2_publish(c->s, &p, pp->packet_id);
+		return;
+	}
+	mq__publish(b, &p);
+	if (pp->qos == 1)
+		mq__send_ack(c, MQ_PUBACK, pp->packet_id);
+}
+
+/* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
+
+static void
+on_subscribe(mq_conn *c, const mq_packet *pkt)
+{
+	mq_broker            *b = c->b;
+	struct mq_filter_iter it;
+	uint8_t               codes_buf[64], *codes = codes_buf;
+	struct mq_sub        *subs_buf[64], **subs = subs_buf;
+	uint8_t              *ack;
+	size_t                n = 0, count = pkt->u.filters.count;
+	mq_str                f;
+	uint8_t               qos;
+
+	b->metrics[SHM_M_PACKETS_SUBSCRIBE]++;
+	if (count > 64) {
+		codes = malloc(count);
+		subs = malloc(count * sizeof(*subs));
+		if (codes == NULL || subs == NULL)
+			goto out;
+	}
+	mq_filters_begin(&it, pkt);
+	while (n < count && mq_filters_next(&it, &f, &qos)) {
+		int rc = -EINVAL;
+
+		subs[n] = NULL;
+		if (mq_topic_filter_valid(f.ptr, f.len)
+		    && mq__acl(b, c, f.ptr, f.len, false))
+			rc = mq__subscribe(c->s, f.ptr, f.len, qos, &subs[n]);
+		codes[n] = rc < 0 ? 0x80 : (uint8_t) rc;
+		if (rc < 0)
+			subs[n] = NULL;
+		n++;
+	}
+	ack = malloc(5 + 2 + n);
+	if (ack == NULL)
+		goto out;
+	mq__send(
+	    c, ack, mq_encode_suback(ack, pkt->u.filters.packet_id, codes, n));
+	free(ack);
+	b->metrics[SHM_M_PACKETS_SUBACK]++;
+	/* [MQTT-3.8.4-3] retained messages follow the SUBACK. */
+	for (size_t i = 0; i < n; i++)
+		if (subs[i] != NULL)
+			mq__retained_deliver(b, subs[i]);
+out:
+	if (codes != codes_buf)
+		free(codes);
+	if (subs != subs_buf)
+		free(subs);
+}
+
+static void
+on_unsubscribe(mq_conn *c, const mq_packet *pkt)
+{
+	struct mq_filter_iter it;
+	mq_str                f;
+	uint8_t               qos;
+
+	c->b->metrics[SHM_M_PACKETS_UNSUBSCRIBE]++;
+	mq_filters_begin(&it, pkt);
+	while (mq_filters_next(&it, &f, &qos))
+		mq__unsubscribe(c->s, f.ptr, f.len);
+	/* [MQTT-3.10.4-4] even when nothing matched. */
+	mq__send_ack(c, MQ_UNSUBACK, pkt->u.filters.packet_id);
+}
+
+static void
+handle(mq_conn *c, const mq_packet *pkt)
+{
+	mq_broker *b = c->b;
+	uint8_t    pong[2];
+
+	b->metrics[SHM_M_PACKETS_RECEIVED]++;
+	if (pkt->type == MQ_CONNECT) {
+		b->metrics[SHM_M_PACKETS_CONNECT]++;
+		return on_connect(c, pkt);
+	}
+	if (c->state != MQ_CS_CONNECTED) /* [MQTT-3.1.0-1] */
+		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+	switch (pkt->type) {
+	case MQ_PUBLISH:
+		return on_publish(c, pkt);
+	case MQ_PUBACK:
+		b->metrics[SHM_M_PACKETS_PUBACK_RECEIVED]++;
+		return mq__on_puback(c->s, pkt->u.packet_id);
+	case MQ_PUBREC:
+		b->metrics[SHM_M_PACKETS_PUBREC_RECEIVED]++;
+		return mq__on_pubrec(c->s, pkt->u.packet_id);
+	case MQ_PUBREL:
+		b->metrics[SHM_M_PACKETS_PUBREL_RECEIVED]++;
+		return mq__on_pubrel(c->s, pkt->u.packet_id);
+	case MQ_PUBCOMP:
+		b->metrics[SHM_M_PACKETS_PUBCOMP_RECEIVED]++;
+		return mq__on_pubcomp(c->s, pkt->u.packet_id);
+	case MQ_SUBSCRIBE:
+		return on_subscribe(c, pkt);
+	case MQ_UNSUBSCRIBE:
+		return on_unsubscribe(c, pkt);
+	case MQ_PINGREQ:
+		b->metrics[SHM_M_PACKETS_PINGREQ]++;
+		mq__send(c, pong, mq_encode_pingresp(pong));
+		b->metrics[SHM_M_PACKETS_PINGRESP]++;
+		return;
+	case MQ_DISCONNECT:
+		b->metrics[SHM_M_PACKETS_DISCONNECT]++;
+		c->send_will = false; /* [MQTT-3.14.4-3] */
+		return mq__conn_close(c, SHM_SHUT_CLOSED);
+	default:
+		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+	}
+}
+
+/*
+ * Decodes and handles whole packets from buf; *used is what was consumed,
+ * and the return value the size of the next packet when known (0 if not).
+ */
+int
+mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
+{
+	mq_broker *b = c->b;
+	size_t     off = 0, n;
+	mq_packet  pkt;
+	char       p[64];
+
+	while (off < len && c->state != MQ_CS_CLOSING) {
+		enum mq_rc rc = mq_decode(
+		    buf + off, len - off, b->cfg->max_packet_size, &pkt, &n);
+
+		if (rc == MQ_AGAIN) {
+			*used = off;
+			return (int) n;
+		}
+		if (rc == MQ_EVERSION) {
+			b->metrics[SHM_M_PACKETS_RECEIVED]++;
+			b->metrics[SHM_M_PACKETS_CONNECT]++;
+			mq_info("connection %s: unsupported protocol level",
+			    peer_str(c, p, sizeof(p)));
+			refuse(c, MQ_CONNACK_BAD_VERSION, SHM_SHUT_MALFORMED);
+			break;
+		}
+		if (rc != MQ_OK) {
+			mq_info("client %.*s (%s): %s packet, disconnected",
+			    c->s ? (int) c->s->id_len : 0,
+			    c->s ? c->s->id : "", peer_str(c, p, sizeof(p)),
+			    rc == MQ_ETOOBIG ? "oversized" : "malformed");
+			mq__conn_close(c, SHM_SHUT_MALFORMED);
+			break;
+		}
+		off += n;
+		handle(c, &pkt);
+	}
+	*used = len;
+	return 0;
+}
+
+/* Keeps a partial packet in c->in, sized for the whole packet if known. */
+static void
+keep_partial(mq_conn *c, const uint8_t *p, size_t n, size_t need)
+{
+	struct mq_buf *in = &c->in;
+	size_t         cap = need > n ? need : n;
+
+	if (cap < 64)
+		cap = 64;
+	if (in->cap < cap) {
+		uint8_t *q = realloc(in->p, cap);
+
+		if (q == NULL) {
+			mq__conn_close(c, SHM_SHUT_ERROR);
+			return;
+		}
+		in->p = q;
+		in->cap = (uint32_t) cap;
+	}
+	memmove(in->p, p, n);
+	in->len = (uint32_t) n;
+}
+
+int
+mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n)
+{
+	struct mq_buf *in = &c->in;
+	size_t         used;
+	int            need;
+
+	if (in->len == 0) {
+		need = mq__conn_input(c, data, n, &used);
+		if (used < n && c->state != MQ_CS_CLOSING)
+			keep_partial(c, data + used, n - used, (size_t) need);
+		return 0;
+	}
+	if (in->cap - in->len < n) {
+		size_t   cap = (size_t) in->len + n;
+		uint8_t *q = realloc(in->p, cap);
+
+		if (q == NULL) {
+			mq__conn_close(c, SHM_SHUT_ERROR);
+			return -ENOMEM;
+		}
+		in->p = q;
+		in->cap = (uint32_t) cap;
+	}
+	memcpy(in->p + in->len, data, n);
+	in->len += (uint32_t) n;
+	need = mq__conn_input(c, in->p, in->len, &used);
+	if (used == in->len || c->state == MQ_CS_CLOSING) {
+		free(in->p);
+		memset(in, 0, sizeof(*in));
+	} else if (used > 0) {
+		memmove(in->p, in->p + used, in->len - used);
+		in->len -= (uint32_t) used;
+		(void) need;
+	}
+	return 0;
+}
+
+void
+mq__conn_free(mq_conn *c)
+{
+	mq_broker *b = c->b;
+
+	if (c->pending) {
+		mq_conn **pp = &b->pending;
+
+		for (; *pp != NULL; pp = &(*pp)->next_pending) {
+			if (*pp == c) {
+				*pp = c->next_pending;
+				break;
+			}
+		}
+	}
+	if (c->fd >= 0) {
+		/* Last words (a refusing CONNACK): one try, no waiting. */
+		if (c->out.len > c->out.off) {
+			ssize_t w = write(c->fd, c->out.p + c->out.off,
+			    c->out.len - c->out.off);
+			if (w > 0)
+				b->metrics[SHM_M_BYTES_SENT] += (uint64_t) w;
+		}
+		close(c->fd);
+	}
+	mq_timer_cancel(&b->timers, &c->ka);
+	mq__msg_unref(c->will);
+	free(c->username);
+	free(c->in.p);
+	free(c->out.p);
+	b->nconns--;
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		b->conns = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	free(c);
+}
+
+mq_conn *
+mq_conn_virtual(mq_broker *b)
+{
+	mq_conn *c = malloc(sizeof(*c));
+
+	if (c != NULL)
+		mq__conn_init(c, b, -1, UINT32_MAX);
+	return c;
+}
+
+int
+mq_conn_feed(mq_conn *c, const uint8_t *buf, size_t len)
+{
+	if (c->state == MQ_CS_CLOSING)
+		return -EPIPE;
+	c->b->metrics[SHM_M_BYTES_RECEIVED] += len;
+	c->last_rx = mq_now_ms();
+	mq__conn_bytes(c, buf, len);
+	mq__flush_all(c->b);
+	return c->state == MQ_CS_CLOSING ? -EPIPE : 0;
+}

@@ -1,0 +1,626 @@
+/*
+ * mq_session: sessions, their subscriptions, and message delivery.
+ *
+ * Outgoing QoS 1/2 messages sit in a ring (the inflight window) whose
+ * entries carry consecutive packet ids from the head, so an ack finds its
+ * entry by arithmetic: idx = (pid - head pid) mod 65535.  An entry acked
+ * out of order is marked done and popped when it reaches the head; the
+ * ring's span, not just the live count, is bounded by max_inflight, which
+ * keeps the ids of a window distinct.  Past the window, messages wait in
+ * the queue ring (max_queue, oldest dropped first, as EMQ 2.3 does).
+ *
+ * A clean session dies with its connection; a persistent one goes
+ * offline, keeps queueing (QoS 0 too, like EMQ's queue_qos0) and expires
+ * after session_expiry seconds unless a client resumes it.
+ */
+#include "config.h"
+
+#include "broker/mq_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void expiry_fire(mq_timer *t);
+static void retry_fire(mq_timer *t);
+
+mq_session *
+mq__session_find(mq_broker *b, const char *id, size_t len)
+{
+	uint32_t         h = mq_hash_bytes(id, len, 1);
+	struct mq_hnode *n = mq_hash_chain(&b->sessions, h);
+
+	for (; n != NULL; n = n->next) {
+		mq_session *s = (mq_session *) n;
+
+		if (n->hash == h && s->id_len == len
+		    && memcmp(s->id, id, len) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+mq_session *
+mq__session_new(mq_broker *b, const char *id, size_t len, bool clean)
+{
+	mq_session *s = calloc(1, sizeof(*s) + len + 1);
+
+	if (s == NULL)
+		return NULL;
+	s->b = b;
+	s->clean = clean;
+	s->id_len = (uint16_t) len;
+	memcpy(s->id, id, len);
+	s->next_pid = 1;
+	s->created_at = time(NULL);
+	mq_timer_init(&s->expiry, expiry_fire);
+	mq_timer_init(&s->retry, retry_fire);
+	mq_hash_insert(&b->sessions, &s->h, mq_hash_bytes(id, len, 1));
+	b->nsessions++;
+	b->stats_dirty = true;
+	if (b->col != NULL)
+		s->col = col_session_created(
+		    b->col, id, len, clean, s->created_at);
+	mq__session_dirty(s);
+	return s;
+}
+
+void
+mq__session_dirty(mq_session *s)
+{
+	if (!s->dirty) {
+		s->dirty = true;
+		s->next_dirty = s->b->dirty;
+		s->b->dirty = s;
+	}
+}
+
+static void
+sub_unlink(mq_session *s, struct mq_sub *sub)
+{
+	mq_broker    *b = s->b;
+	uint32_t     *route;
+	mq_trie_node *node = sub->te.node;
+
+	route = mq_trie_node_user(node);
+	if (b->col != NULL) {
+		col_unsubscribed(b->col, sub->col);
+		/* The node dies with its last entry: drop the route first. */
+		if (node != NULL && sub->te.next == NULL
+		    && sub->te.prev == NULL)
+			col_route_removed(b->col, *route);
+	}
+	mq_trie_remove(b->trie, &sub->te);
+	s->nsubs--;
+	b->nsubs--;
+	b->stats_dirty = true;
+	free(sub);
+}
+
+static void
+dirty_unlink(mq_session *s)
+{
+	mq_session **pp = &s->b->dirty;
+
+	if (!s->dirty)
+		return;
+	for (; *pp != NULL; pp = &(*pp)->next_dirty) {
+		if (*pp == s) {
+			*pp = s->next_dirty;
+			break;
+		}
+	}
+}
+
+void
+mq__session_free(mq_session *s)
+{
+	mq_broker *b = s->b;
+
+	while (s->subs != NULL) {
+		struct mq_sub *sub = s->subs;
+
+		s->subs = sub->next;
+		sub_unlink(s, sub);
+	}
+	for (uint16_t i = 0; i < s->if_span; i++)
+		mq__msg_unref(s->inf[(s->if_head + i) % s->if_cap].msg);
+	for (uint32_t i = 0; i < s->q_len; i++)
+		mq__msg_unref(s->q[(s->q_head + i) % s->q_cap].msg);
+	for (uint16_t i = 0; i < s->aw_len; i++)
+		mq__msg_unref(s->aw[i].msg);
+	free(s->inf);
+	free(s->q);
+	free(s->aw);
+	mq_timer_cancel(&b->timers, &s->expiry);
+	mq_timer_cancel(&b->timers, &s->retry);
+	dirty_unlink(s);
+	mq_hash_remove(&b->sessions, &s->h);
+	if (b->col != NULL)
+		col_session_removed(b->col, s->col);
+	b->nsessions--;
+	b->stats_dirty = true;
+	free(s);
+}
+
+static void
+expiry_fire(mq_timer *t)
+{
+	mq_session *s = container_of(t, mq_session, expiry);
+
+	if (s->conn == NULL) {
+		mq_info("session %.*s expired", (int) s->id_len, s->id);
+		mq__session_free(s);
+	}
+}
+
+void
+mq__session_attach(mq_session *s, mq_conn *c)
+{
+	s->conn = c;
+	c->s = s;
+	mq_timer_cancel(&s->b->timers, &s->expiry);
+	mq__session_dirty(s);
+}
+
+void
+mq__session_detach(mq_session *s)
+{
+	mq_broker *b = s->b;
+
+	if (s->conn != NULL)
+		s->conn->s = NULL;
+	s->conn = NULL;
+	if (s->clean) {
+		mq__session_free(s);
+		return;
+	}
+	mq_timer_set(&b->timers, &s->expiry,
+	    mq_now_ms() + (uint64_t) b->cfg->session_expiry * 1000);
+	mq__session_dirty(s);
+}
+
+/* ---- subscriptions ---- */
+
+int
+mq__subscribe(
+    mq_session *s, const char *f, size_t len, uint8_t qos, struct mq_sub **out)
+{
+	mq_broker     *b = s->b;
+	struct mq_sub *sub;
+	int            rc;
+
+	for (sub = s->subs; sub != NULL; sub = sub->next) {
+		if (sub->len == len && memcmp(sub->filter, f, len) == 0) {
+			/* [MQTT-3.8.4-3] replace: same entry, new QoS. */
+			sub->qos = qos;
+			if (b->col != NULL)
+				col_subscription_qos(b->col, sub->col, qos);
+			*out = sub;
+			return qos;
+		}
+	}
+	sub = calloc(1, sizeof(*sub) + len + 1);
+	if (sub == NULL)
+		return -ENOMEM;
+	memcpy(sub->filter, f, len);
+	sub->len = (uint16_t) len;
+	sub->qos = qos;
+	sub->s = s;
+	rc = mq_trie_insert(b->trie, f, len, &sub->te);
+	if (rc < 0) {
+		free(sub);
+		return rc;
+	}
+	if (b->col != NULL) {
+		if (rc == 1)
+			*mq_trie_node_user(sub->te.node)
+			    = col_route_added(b->col, f, len);
+		sub->col
+		    = col_subscribed(b->col, s->id, s->id_len, f, len, qos);
+	}
+	sub->next = s->subs;
+	s->subs = sub;
+	s->nsubs++;
+	b->nsubs++;
+	b->stats_dirty = true;
+	mq__session_dirty(s);
+	*out = sub;
+	return qos;
+}
+
+int
+mq__unsubscribe(mq_session *s, const char *f, size_t len)
+{
+	struct mq_sub **pp = &s->subs;
+
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		struct mq_sub *sub = *pp;
+
+		if (sub->len == len && memcmp(sub->filter, f, len) == 0) {
+			*pp = sub->next;
+			sub_unlink(s, sub);
+			mq__session_dirty(s);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- outgoing ---- */
+
+static bool
+online(const mq_session *s)
+{
+	return s->conn != NULL && s->conn->state == MQ_CS_CONNECTED;
+}
+
+static void
+enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
+{
+	const mq_config *cfg = s->b->cfg;
+	struct mq_qent  *e;
+
+	if (cfg->max_queue == 0) {
+		mq__msg_unref(m);
+		s->q_dropped++;
+		return;
+	}
+	if (s->q_len == s->q_cap) {
+		if (s->q_cap >= cfg->max_queue) {
+			/* Full: drop the oldest, as EMQ 2.3's mqueue does. */
+			e = &s->q[s->q_head];
+			mq__msg_unref(e->msg);
+			s->q_head = (s->q_head + 1) % s->q_cap;
+			s->q_len--;
+			s->q_dropped++;
+		} else {
+			uint32_t        cap = s->q_cap ? s->q_cap * 2 : 16;
+			struct mq_qent *q;
+
+			if (cap > cfg->max_queue)
+				cap = cfg->max_queue;
+			q = malloc(cap * sizeof(*q));
+			if (q == NULL) {
+				mq__msg_unref(m);
+				s->q_dropped++;
+				return;
+			}
+			for (uint32_t i = 0; i < s->q_len; i++)
+				q[i] = s->q[(s->q_head + i) % s->q_cap];
+			free(s->q);
+			s->q = q;
+			s->q_cap = cap;
+			s->q_head = 0;
+		}
+	}
+	e = &s->q[(s->q_head + s->q_len) % s->q_cap];
+	e->msg = m;
+	e->qos = qos;
+	e->retain = retain;
+	s->q_len++;
+	s->enqueue_msg++;
+	mq__session_dirty(s);
+}
+
+static bool
+window_full(const mq_session *s)
+{
+	return s->if_span >= s->b->cfg->max_inflight;
+}
+
+static uint16_t
+pid_next(uint16_t pid)
+{
+	return pid == 65535 ? 1 : (uint16_t) (pid + 1);
+}
+
+static void
+retry_arm(mq_session *s, uint64_t at)
+{
+	mq_timers *ts = &s->b->timers;
+
+	if (!mq_timer_armed(&s->retry) || s->retry.deadline > at)
+		mq_timer_set(ts, &s->retry, at);
+}
+
+/* Puts m in the window (taking the reference) and sends it. */
+static void
+send_inflight(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
+{
+	mq_conn            *c = s->conn;
+	struct mq_inflight *f;
+	uint16_t            pid;
+
+	if (s->inf == NULL) {
+		uint32_t cap = s->b->cfg->max_inflight;
+
+		s->inf = malloc(cap * sizeof(*s->inf));
+		if (s->inf == NULL) {
+			mq__msg_unref(m);
+			return;
+		}
+		s->if_cap = (uint16_t) cap;
+	}
+	if (s->if_span == 0)
+		pid = s->next_pid;
+	else
+		pid = pid_next(
+		    s->inf[(s->if_head + s->if_span - 1) % s->if_cap].pid);
+	f = &s->inf[(s->if_head + s->if_span) % s->if_cap];
+	f->msg = m;
+	f->pid = pid;
+	f->qos = qos;
+	f->state = qos == 1 ? MQ_IF_PUBACK : MQ_IF_PUBREC;
+	f->sent_at = mq_now_ms();
+	s->if_span++;
+	s->if_live++;
+	s->next_pid = pid_next(pid);
+	mq__send_publish(c, mq_msg_topic(m), m->topic_len, mq_msg_payload(m),
+	    m->payload_len, qos, retain, false, pid);
+	s->deliver_msg++;
+	retry_arm(s, f->sent_at + (uint64_t) s->b->cfg->retry_interval * 1000);
+	mq__session_dirty(s);
+}
+
+/* Moves queued messages into the window while it has room. */
+static void
+pump(mq_session *s)
+{
+	while (s->q_len > 0 && online(s)) {
+		struct mq_qent *e = &s->q[s->q_head];
+
+		if (e->qos > 0 && window_full(s))
+			break;
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_len--;
+		if (e->qos == 0) {
+			mq_msg *m = e->msg;
+
+			mq__send_publish(s->conn, mq_msg_topic(m),
+			    m->topic_len, mq_msg_payload(m), m->payload_len, 0,
+			    e->retain, false, 0);
+			s->deliver_msg++;
+			mq__msg_unref(m);
+		} else {
+			send_inflight(s, e->msg, e->qos, e->retain);
+		}
+	}
+	if (s->q_len == 0 && s->q_cap > 16) {
+		free(s->q); /* shrink once drained */
+		s->q = NULL;
+		s->q_cap = s->q_head = 0;
+	}
+	mq__session_dirty(s);
+}
+
+void
+mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
+{
+	mq_msg *m;
+
+	if (online(s)) {
+		if (qos == 0) {
+			mq__send_publish(s->conn, p->topic, p->topic_len,
+			    p->payload, p->payload_len, 0, retain, false, 0);
+			s->deliver_msg++;
+			return;
+		}
+		if (s->q_len == 0 && !window_full(s)) {
+			m = mq__pub_hold(p);
+			if (m != NULL)
+				send_inflight(s, m, qos, retain);
+			return;
+		}
+	} else if (s->clean) {
+		return; /* closing clean session: nothing to keep */
+	}
+	m = mq__pub_hold(p);
+	if (m != NULL)
+		enqueue(s, m, qos, retain);
+}
+
+static struct mq_inflight *
+inflight_find(mq_session *s, uint16_t pid)
+{
+	uint32_t            d;
+	struct mq_inflight *f;
+
+	if (s->if_span == 0)
+		return NULL;
+	d = ((uint32_t) pid + 65535 - s->inf[s->if_head].pid) % 65535;
+	if (d >= s->if_span)
+		return NULL;
+	f = &s->inf[(s->if_head + d) % s->if_cap];
+	return f->pid == pid && f->state != MQ_IF_DONE ? f : NULL;
+}
+
+static void
+inflight_done(mq_session *s, struct mq_inflight *f)
+{
+	mq__msg_unref(f->msg);
+	f->msg = NULL;
+	f->state = MQ_IF_DONE;
+	s->if_live--;
+	while (s->if_span > 0 && s->inf[s->if_head].state == MQ_IF_DONE) {
+		s->if_head = (uint16_t) ((s->if_head + 1) % s->if_cap);
+		s->if_span--;
+	}
+	if (s->if_span == 0)
+		s->if_head = 0;
+	pump(s);
+}
+
+void
+mq__on_puback(mq_session *s, uint16_t pid)
+{
+	struct mq_inflight *f = inflight_find(s, pid);
+
+	if (f == NULL || f->state != MQ_IF_PUBACK) {
+		mq__metric(s->b, SHM_M_PACKETS_PUBACK_MISSED, 1);
+		return;
+	}
+	inflight_done(s, f);
+}
+
+void
+mq__on_pubrec(mq_session *s, uint16_t pid)
+{
+	struct mq_inflight *f = inflight_find(s, pid);
+
+	if (f == NULL || f->state == MQ_IF_PUBACK) {
+		mq__metric(s->b, SHM_M_PACKETS_PUBREC_MISSED, 1);
+		return;
+	}
+	/* [MQTT-4.3.3-1] the message is no longer needed, only the id. */
+	if (f->msg != NULL) {
+		mq__msg_unref(f->msg);
+		f->msg = NULL;
+	}
+	f->state = MQ_IF_PUBCOMP;
+	f->sent_at = mq_now_ms();
+	mq__send_ack(s->conn, MQ_PUBREL, pid);
+	mq__session_dirty(s);
+}
+
+void
+mq__on_pubcomp(mq_session *s, uint16_t pid)
+{
+	struct mq_inflight *f = inflight_find(s, pid);
+
+	if (f == NULL || f->state != MQ_IF_PUBCOMP) {
+		mq__metric(s->b, SHM_M_PACKETS_PUBCOMP_MISSED, 1);
+		return;
+	}
+	inflight_done(s, f);
+}
+
+/* ---- incoming QoS 2 ---- */
+
+void
+mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid)
+{
+	mq_broker       *b = s->b;
+	struct mq_awrel *a;
+
+	for (uint16_t i = 0; i < s->aw_len; i++) {
+		if (s->aw[i].pid == pid) { /* a retry: ack again, once only */
+			mq__send_ack(s->conn, MQ_PUBREC, pid);
+			return;
+		}
+	}
+	if (s->aw_len >= b->cfg->max_awaiting_rel) {
+		mq__metric(b, SHM_M_MESSAGES_QOS2_DROPPED, 1);
+		return;
+	}
+	if (s->aw_len == s->aw_cap) {
+		uint16_t cap = s->aw_cap ? (uint16_t) (s->aw_cap * 2) : 4;
+
+		a = realloc(s->aw, cap * sizeof(*a));
+		if (a == NULL)
+			return;
+		s->aw = a;
+		s->aw_cap = cap;
+	}
+	a = &s->aw[s->aw_len];
+	a->msg = mq__pub_hold(p);
+	if (a->msg == NULL)
+		return;
+	a->pid = pid;
+	a->at = mq_now_ms();
+	s->aw_len++;
+	retry_arm(s, a->at + (uint64_t) b->cfg->await_rel_timeout * 1000);
+	mq__send_ack(s->conn, MQ_PUBREC, pid);
+	mq__session_dirty(s);
+}
+
+void
+mq__on_pubrel(mq_session *s, uint16_t pid)
+{
+	for (uint16_t i = 0; i < s->aw_len; i++) {
+		if (s->aw[i].pid == pid) {
+			mq_msg       *m = s->aw[i].msg;
+			struct mq_pub p;
+
+			s->aw[i] = s->aw[--s->aw_len];
+			mq__send_ack(s->conn, MQ_PUBCOMP, pid);
+			mq__pub_from_msg(&p, m);
+			mq__msg_unref(m); /* p holds its own reference */
+			mq__publish(s->b, &p);
+			mq__session_dirty(s);
+			return;
+		}
+	}
+	mq__metric(s->b, SHM_M_PACKETS_PUBREL_MISSED, 1);
+	/* [MQTT-4.3.3-2]: still complete the flow. */
+	mq__send_ack(s->conn, MQ_PUBCOMP, pid);
+}
+
+/* ---- retransmission ---- */
+
+static void
+resend(mq_session *s, struct mq_inflight *f)
+{
+	if (f->state == MQ_IF_PUBCOMP) {
+		mq__send_ack(s->conn, MQ_PUBREL, f->pid);
+	} else {
+		mq_msg *m = f->msg;
+
+		/* [MQTT-4.4.0-1] the same id, with DUP set. */
+		mq__send_publish(s->conn, mq_msg_topic(m), m->topic_len,
+		    mq_msg_payload(m), m->payload_len, f->qos, false, true,
+		    f->pid);
+	}
+	f->sent_at = mq_now_ms();
+}
+
+void
+mq__session_resume(mq_session *s)
+{
+	for (uint16_t i = 0; i < s->if_span; i++) {
+		struct mq_inflight *f = &s->inf[(s->if_head + i) % s->if_cap];
+
+		if (f->state != MQ_IF_DONE)
+			resend(s, f);
+	}
+	if (s->if_span > 0)
+		retry_arm(s,
+		    mq_now_ms() + (uint64_t) s->b->cfg->retry_interval * 1000);
+	pump(s);
+}
+
+static void
+retry_fire(mq_timer *t)
+{
+	mq_session      *s = container_of(t, mq_session, retry);
+	const mq_config *cfg = s->b->cfg;
+	uint64_t         now = mq_now_ms(), next = UINT64_MAX;
+	uint64_t         rwin = (uint64_t) cfg->retry_interval * 1000;
+	uint64_t         awin = (uint64_t) cfg->await_rel_timeout * 1000;
+
+	for (uint16_t i = 0; i < s->aw_len;) {
+		if (s->aw[i].at + awin <= now) {
+			mq__msg_unref(s->aw[i].msg);
+			s->aw[i] = s->aw[--s->aw_len];
+			mq__metric(s->b, SHM_M_MESSAGES_QOS2_DROPPED, 1);
+			mq__session_dirty(s);
+			continue;
+		}
+		if (s->aw[i].at + awin < next)
+			next = s->aw[i].at + awin;
+		i++;
+	}
+	for (uint16_t i = 0; i < s->if_span; i++) {
+		struct mq_inflight *f = &s->inf[(s->if_head + i) % s->if_cap];
+
+		if (f->state == MQ_IF_DONE)
+			continue;
+		if (online(s) && f->sent_at + rwin <= now)
+			resend(s, f);
+		if (online(s) && f->sent_at + rwin < next)
+			next = f->sent_at + rwin;
+	}
+	if (next != UINT64_MAX)
+		mq_timer_set(&s->b->timers, t, next);
+}
