@@ -1,1 +1,5 @@
-# bench/broker.mk: ./dev bench broker
+# bench/broker.mk: ./dev bench broker (bench/broker.sh).
+# The load generator is built with `make` but is never part of `make check`.
+noinst_PROGRAMS += bench/mqttd-loadgen
+bench_mqttd_loadgen_SOURCES = bench/loadgen.c bench/lg_pkt.c bench/lg_pkt.h
+EXTRA_DIST += bench/broker.sh
