@@ -16,3 +16,11 @@ bin_PROGRAMS += mqttdctl
 mqttdctl_SOURCES = shm/mqttdctl.c
 mqttdctl_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS)
 mqttdctl_LDADD = libshm.a $(JSONC_LIBS)
+
+# Fuzz the reader with arbitrary segment bytes.
+FUZZERS += fuzz/fuzz_shm_reader
+EXTRA_DIST += tests/fuzz/fuzz_shm_reader.c
+fuzz/fuzz_shm_reader: tests/fuzz/fuzz_shm_reader.c shm/shm_names.c \
+		shm/shm_reader.c shm/shm_tables.c collector/col.c \
+		collector/col_tables.c
+	$(FUZZ_LINK) $^ $(LIBS)
