@@ -232,6 +232,56 @@ class Broker:
             raise BrokerError("mqttdctl %s: not JSON (%s): %r" %
                               (what, e, r.stdout[:2000]))
 
+    # Convenience views.
+    def clients(self):
+        return rows(self.segment("clients"), "clients")
+
+    def client(self, client_id):
+        for c in self.clients():
+            if c.get("client_id") == client_id:
+                return c
+        return None
+
+    def sessions(self):
+        return rows(self.segment("sessions"), "sessions")
+
+    def session(self, client_id):
+        for s in self.sessions():
+            if s.get("client_id") == client_id:
+                return s
+        return None
+
+    def subscriptions(self):
+        return rows(self.segment("subscriptions"), "subscriptions")
+
+    def routes(self):
+        return rows(self.segment("routes"), "routes")
+
+    def listeners(self):
+        return rows(self.segment("listeners"), "listeners")
+
+    def plugins(self):
+        return {p["name"]: p for p in rows(self.segment("plugins"),
+                                             "plugins")}
+
+    def metrics(self):
+        return flat(self.segment("metrics"))
+
+    def stats(self):
+        return flat(self.segment("stats"))
+
+    def wait_metric(self, name, pred, timeout=5.0):
+        """Poll the metrics until pred(value of name); return the value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.metrics().get(name)
+            if v is not None and pred(v):
+                return v
+            if time.monotonic() > deadline:
+                raise BrokerError("metric %s = %r never satisfied the "
+                                  "condition" % (name, v))
+            time.sleep(0.05)
+
     def wait_segment(self, what, pred, *args, timeout=5.0):
         """Poll mqttdctl until pred(parsed) is true; return the last view.
         Fails with the last view when it never becomes true."""
@@ -245,6 +295,60 @@ class Broker:
                                   " last view: %s" %
                                   (what, json.dumps(view)[:4000]))
             time.sleep(0.05)
+
+
+def rows(view, key=None):
+    """The list of records in a mqttdctl view: the view itself if it is a
+    list, else its one list-valued member (or view[key])."""
+    if isinstance(view, list):
+        return view
+    if isinstance(view, dict):
+        for k in (key, "items", "data", "objects", "rows"):
+            if k and isinstance(view.get(k), list):
+                return view[k]
+        lists = [v for v in view.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0]
+    raise BrokerError("no record list in mqttdctl view: %r" % (view,))
+
+
+def flat(view):
+    """A {name: number} dict from a metrics / stats view, whether it is
+    flat, wrapped, or a list of {"name":..,"value":..} records."""
+    if isinstance(view, list):
+        out = {}
+        for r in view:
+            if isinstance(r, dict) and "name" in r and "value" in r:
+                out[r["name"]] = r["value"]
+            elif isinstance(r, dict):
+                out.update(flat(r))
+        return out
+    if isinstance(view, dict):
+        if all(not isinstance(v, (dict, list)) for v in view.values()):
+            return view
+        out = {}
+        for k, v in view.items():
+            if isinstance(v, (dict, list)):
+                out.update(flat(v))
+            else:
+                out[k] = v
+        return out
+    raise BrokerError("not a metrics view: %r" % (view,))
+
+
+def shutdown_count(view, reason):
+    """Sum of one shutdown reason ("takeover", ...) over the listeners of
+    a mqttdctl listeners view."""
+    total = 0
+    for lst in rows(view, "listeners"):
+        sd = lst.get("shutdown", lst.get("shutdown_count", {}))
+        if isinstance(sd, dict):
+            total += sd.get(reason, 0)
+        elif isinstance(sd, list):
+            for e in sd:
+                if reason in (e.get("reason"), e.get("name")):
+                    total += e.get("count", e.get("value", 0))
+    return total
 
 
 def read_line(s, limit=4 << 20):
