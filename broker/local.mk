@@ -17,3 +17,11 @@ mqttd_SOURCES = broker/mq_main.c
 mqttd_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
 mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS)
 EXTRA_DIST += broker/mqttd.conf.example
+
+# Unit tests.
+check_PROGRAMS += tests/unit/test_mq_codec tests/unit/test_mq_trie
+TESTS += tests/unit/test_mq_codec tests/unit/test_mq_trie
+tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
+tests_unit_test_mq_codec_LDADD = libmq.a
+tests_unit_test_mq_trie_SOURCES = tests/unit/test_mq_trie.c
+tests_unit_test_mq_trie_LDADD = libmq.a

@@ -470,6 +470,7 @@ on_publish(mq_conn *c, const mq_packet *pkt)
 	}
 	if (pp->qos == 2) {
 		mq__on_qos2_publish(c->s, &p, pp->packet_id);
+		mq__msg_unref(p.msg); /* the window holds its own reference */
 		return;
 	}
 	mq__publish(b, &p);
