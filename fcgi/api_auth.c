@@ -53,7 +53,13 @@ mono_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void refresh(api_auth *a, bool force);
+enum refresh_mode {
+	REFRESH_RATE,  /* stat at most every API_AUTH_CHECK_MS */
+	REFRESH_NOW,   /* stat now, reload if the file changed */
+	REFRESH_FORCE, /* reload now */
+};
+
+static void refresh(api_auth *a, enum refresh_mode mode);
 
 int
 api_auth_new(api_auth **out, const char *users_path)
@@ -73,7 +79,7 @@ api_auth_new(api_auth **out, const char *users_path)
 	pthread_mutex_init(&a->reload, NULL);
 	a->gen = 1;
 	atomic_store(&a->checked_ms, INT64_MIN / 2);
-	refresh(a, true);
+	refresh(a, REFRESH_FORCE);
 	*out = a;
 	return 0;
 }
@@ -94,25 +100,26 @@ api_auth_free(api_auth **ap)
 	*ap = NULL;
 }
 
-/* Reloads the snapshot if the file changed; force skips the rate limit. */
+/* Reloads the snapshot if the file changed (see enum refresh_mode). */
 static void
-refresh(api_auth *a, bool force)
+refresh(api_auth *a, enum refresh_mode mode)
 {
 	int64_t              now = mono_ms();
 	struct api_users_sig sig;
 	api_users           *u = NULL, *old;
 
-	if (!force
+	if (mode == REFRESH_RATE
 	    && now - atomic_load_explicit(&a->checked_ms, memory_order_relaxed)
 	        < API_AUTH_CHECK_MS)
 		return;
-	if (force)
+	if (mode != REFRESH_RATE)
 		pthread_mutex_lock(&a->reload);
 	else if (pthread_mutex_trylock(&a->reload) != 0)
 		return; /* another thread is at it */
 	atomic_store_explicit(&a->checked_ms, now, memory_order_relaxed);
 	api_users_stat(a->path, &sig);
-	if ((force || !api_users_sig_eq(&sig, &a->sig) || a->users == NULL)
+	if ((mode == REFRESH_FORCE || !api_users_sig_eq(&sig, &a->sig)
+	        || a->users == NULL)
 	    && api_users_load(&u, a->path) == 0) {
 		pthread_rwlock_wrlock(&a->lock);
 		old = a->users;
@@ -128,7 +135,7 @@ refresh(api_auth *a, bool force)
 void
 api_auth_invalidate(api_auth *a)
 {
-	refresh(a, true);
+	refresh(a, REFRESH_FORCE);
 }
 
 /* Decodes "Basic xxx" and checks it against the snapshot (slow). */
@@ -178,7 +185,7 @@ api_auth_check(api_auth *a, const char *header, bool may_hash)
 
 	if (header == NULL || strlen(header) > AUTH_HEADER_MAX)
 		return -EACCES;
-	refresh(a, false);
+	refresh(a, REFRESH_RATE);
 	if (HMAC(EVP_sha256(), a->key, sizeof(a->key),
 	        (const unsigned char *) header, strlen(header), digest, &dlen)
 	    == NULL)
@@ -192,8 +199,19 @@ api_auth_check(api_auth *a, const char *header, bool may_hash)
 		return 0;
 	if (!may_hash)
 		return -EAGAIN;
-	if (!verify_header(a, header, &gen))
-		return -EACCES;
+	if (!verify_header(a, header, &gen)) {
+		uint64_t seen = gen;
+
+		/* A user added or a password changed a moment ago (by another
+		 * worker) must work on the next request: look at the file now
+		 * and, if it changed, check once more. */
+		refresh(a, REFRESH_NOW);
+		pthread_rwlock_rdlock(&a->lock);
+		gen = a->gen;
+		pthread_rwlock_unlock(&a->lock);
+		if (gen == seen || !verify_header(a, header, &gen))
+			return -EACCES;
+	}
 	pthread_rwlock_wrlock(&a->lock);
 	if (gen == a->gen) { /* not verified against a superseded file */
 		memcpy(s->digest, digest, 32);

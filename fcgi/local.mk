@@ -18,7 +18,8 @@ mqttd_api_LDADD = $(API_LIBS) $(FCGI_LIBS)
 
 API_UNIT = tests/unit/test_api_fmt tests/unit/test_api_http \
 	tests/unit/test_api_body tests/unit/test_api_json \
-	tests/unit/test_api_users tests/unit/test_api_prom
+	tests/unit/test_api_users tests/unit/test_api_prom \
+	tests/unit/test_api_auth
 check_PROGRAMS += $(API_UNIT)
 TESTS += $(API_UNIT)
 tests_unit_test_api_fmt_SOURCES = tests/unit/test_api_fmt.c
@@ -34,6 +35,8 @@ tests_unit_test_api_json_LDADD = $(API_LIBS)
 tests_unit_test_api_users_SOURCES = tests/unit/test_api_users.c
 tests_unit_test_api_users_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_api_users_LDADD = $(API_LIBS)
+tests_unit_test_api_auth_SOURCES = tests/unit/test_api_auth.c
+tests_unit_test_api_auth_LDADD = $(API_LIBS)
 tests_unit_test_api_prom_SOURCES = tests/unit/test_api_prom.c
 tests_unit_test_api_prom_LDADD = $(API_LIBS)
 
