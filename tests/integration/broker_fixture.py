@@ -93,6 +93,9 @@ class Broker:
     def start(self):
         if self.proc is not None:
             raise BrokerError("broker already running")
+        if not os.access(build_path("mqttd"), os.X_OK):
+            raise BrokerError("no mqttd at %s: build it (make mqttd mqttdctl)"
+                              " or set MQTTD_BUILDDIR" % build_path("mqttd"))
         rfd, wfd = os.pipe()
         errf = open(self.stderr_path, "a")
         self._stderr_seen = os.fstat(errf.fileno()).st_size

@@ -37,7 +37,16 @@ def test_connect_accepted_and_listed_MQTT_3_2_0_1(broker):
     assert cl["proto_ver"] == 4
     assert before["packets/connect"] >= 1
     assert before["packets/connack"] >= 1
+    # no username: null, not ""
+    d = m.connected(broker.port, "cid-b", clean=False)
+    view = broker.wait_segment(
+        "clients", lambda v: any(x.get("client_id") == "cid-b"
+                                 for x in broker_rows(v)))
+    cl = [x for x in broker_rows(view) if x["client_id"] == "cid-b"][0]
+    assert cl["username"] is None and cl["clean_sess"] in (False, 0)
+    assert cl["port"] == d.local_port
     c.close()
+    d.close()
 
 
 def test_connect_counts_in_metrics(broker):
