@@ -66,6 +66,15 @@ col__rec(const struct col_tab *t, uint32_t slot)
 
 void col__overflow(col *c, enum shm_overflow o);
 
+/* The writer's own mapping: tests and the thread-variant torture test
+ * point in-process readers at it (shm__reader_from_buffer). */
+static inline const void *
+col__base(const col *c, size_t *size)
+{
+	*size = c->size;
+	return c->hdr;
+}
+
 /* Lays out the tables; returns the segment size.  Used by col_open. */
 uint64_t col__layout(struct shm_hdr *h, const struct col_config *cfg);
 int      col__tabs_init(col *c);

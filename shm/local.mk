@@ -24,3 +24,34 @@ fuzz/fuzz_shm_reader: tests/fuzz/fuzz_shm_reader.c shm/shm_names.c \
 		shm/shm_reader.c shm/shm_tables.c collector/col.c \
 		collector/col_tables.c
 	$(FUZZ_LINK) $^ $(LIBS)
+
+# The torture test: a writer churning, 4 readers verifying checksums while
+# being SIGKILLed and SIGSTOPped (3 s here; ./dev bench shm-torture runs
+# it longer).
+check_PROGRAMS += tests/unit/shm_torture
+TESTS += tests/unit/shm_torture
+tests_unit_shm_torture_SOURCES = tests/unit/shm_torture.c
+tests_unit_shm_torture_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
+tests_unit_shm_torture_LDADD = libcol.a libshm.a $(PTHREAD_LIBS)
+
+# The same torture, readers as threads over the writer's own mapping,
+# under ThreadSanitizer (its own compile: TSAN cannot mix with ASan).
+# -Wno-tsan: TSAN does not model atomic_thread_fence; every racing access
+# is itself atomic, so it still has every access it needs to judge.
+SHM_TSAN_SRCS = tests/unit/shm_torture.c shm/shm_names.c shm/shm_reader.c \
+	shm/shm_tables.c collector/col.c collector/col_tables.c
+tests/unit/test_shm_tsan: $(SHM_TSAN_SRCS:%=$(srcdir)/%)
+	@mkdir -p tests/unit
+	$(AM_V_CC)$(CC) -std=gnu11 -O1 -g -fsanitize=thread -Wno-tsan \
+		-fno-omit-frame-pointer \
+		-I$(srcdir) -I$(builddir) $(URCU_CFLAGS) -o $@ \
+		$(SHM_TSAN_SRCS:%=$(srcdir)/%) -lpthread $(LIBS)
+check_SCRIPTS = tests/unit/test_shm_tsan
+TESTS += tests/unit/test_shm_tsan.sh
+EXTRA_DIST += tests/unit/test_shm_tsan.sh
+CLEANFILES += tests/unit/test_shm_tsan
+
+tsan-shm: tests/unit/test_shm_tsan
+	TSAN_OPTIONS='halt_on_error=1:exitcode=66' \
+		./tests/unit/test_shm_tsan --threads --seconds 5 --readers 3
+.PHONY: tsan-shm
