@@ -25,3 +25,16 @@ tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
 tests_unit_test_mq_codec_LDADD = libmq.a
 tests_unit_test_mq_trie_SOURCES = tests/unit/test_mq_trie.c
 tests_unit_test_mq_trie_LDADD = libmq.a
+
+# Fuzzers: the codec alone, and the handlers over socket-less connections.
+MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \
+	broker/mq_timer.c broker/mq_config.c broker/mq_log.c \
+	broker/mq_broker.c broker/mq_session.c broker/mq_proto.c \
+	broker/mq_net.c broker/mq_ctl.c broker/mq_plugins.c \
+	collector/col.c collector/col_tables.c shm/shm_names.c \
+	shm/shm_reader.c shm/shm_tables.c
+FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers
+fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
+	$(FUZZ_LINK) $^
+fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
+	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) -lrt

@@ -29,9 +29,9 @@ struct mq_trie_node {
 };
 
 struct mq_trie {
-	mq_trie_node root;
-	mq_hash      children;
-	uint32_t     routes;
+	mq_trie_node *root; /* apart: nodes end in a flexible array */
+	mq_hash       children;
+	uint32_t      routes;
 };
 
 bool
@@ -123,7 +123,10 @@ mq_trie_new(mq_trie **out)
 {
 	mq_trie *t = calloc(1, sizeof(*t));
 
-	if (t == NULL || mq_hash_init(&t->children, 256) != 0) {
+	if (t == NULL || (t->root = calloc(1, sizeof(*t->root))) == NULL
+	    || mq_hash_init(&t->children, 256) != 0) {
+		if (t != NULL)
+			free(t->root);
 		free(t);
 		return -ENOMEM;
 	}
@@ -158,7 +161,8 @@ mq_trie_free(mq_trie **tp)
 			free_subtree((mq_trie_node *) n, false);
 		}
 	}
-	free_subtree(&t->root, true);
+	free_subtree(t->root, true);
+	free(t->root);
 	mq_hash_fini(&t->children);
 	free(t);
 	*tp = NULL;
@@ -199,7 +203,7 @@ child_get(mq_trie *t, mq_trie_node *parent, const char *lvl, size_t len)
 static void
 prune(mq_trie *t, mq_trie_node *n)
 {
-	while (n != &t->root && n->entries == NULL && n->nchildren == 0) {
+	while (n != t->root && n->entries == NULL && n->nchildren == 0) {
 		mq_trie_node *p = n->parent;
 
 		if (p->plus == n)
@@ -218,7 +222,7 @@ int
 mq_trie_insert(
     mq_trie *t, const char *filter, size_t len, struct mq_trie_entry *e)
 {
-	mq_trie_node *n = &t->root;
+	mq_trie_node *n = t->root;
 	size_t        i = 0;
 
 	for (;;) {
@@ -331,5 +335,5 @@ void
 mq_trie_match(
     const mq_trie *t, const char *topic, size_t len, mq_trie_fn fn, void *arg)
 {
-	match(t, &t->root, topic, len, 0, true, fn, arg);
+	match(t, t->root, topic, len, 0, true, fn, arg);
 }

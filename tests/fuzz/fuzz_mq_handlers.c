@@ -1,0 +1,59 @@
+/*
+ * libFuzzer target for the broker's packet handlers (CONNECT, SUBSCRIBE,
+ * PUBLISH, acks...): the input is fed, in chunks whose sizes come from
+ * the first byte, to a socket-less connection of a real mq_broker (no
+ * segment, default plugins).  A second connection is subscribed to "#"
+ * so that routing, queues and windows are exercised too.
+ */
+#include "config.h"
+
+#include "broker/mq_broker.h"
+#include "broker/mq_config.h"
+#include "broker/mq_log.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const uint8_t sub_connect[]
+    = { 0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0, 0, 0, 0, 3, 's', 'u', 'b' };
+static const uint8_t sub_subscribe[] = { 0x82, 6, 0, 1, 0, 1, '#', 2 };
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static mq_config cfg;
+	static int       ready;
+	mq_broker       *b;
+	mq_conn         *c, *s;
+	size_t           chunk, off = 1;
+	char            *argv[] = { (char *) "fuzz", NULL };
+
+	if (!ready) {
+		mq_config_load(&cfg, 1, argv);
+		cfg.max_inflight = 4;
+		cfg.max_queue = 8;
+		mq_log_level = MQ_LOG_ERROR;
+		ready = 1;
+	}
+	if (size < 1 || mq_broker_new(&b, &cfg, NULL, NULL) != 0)
+		return 0;
+	chunk = (size_t) (data[0] % 32) + 1;
+	s = mq_conn_virtual(b);
+	c = mq_conn_virtual(b);
+	if (s != NULL && c != NULL) {
+		mq_conn_feed(s, sub_connect, sizeof(sub_connect));
+		mq_conn_feed(s, sub_subscribe, sizeof(sub_subscribe));
+		while (off < size) {
+			size_t n = size - off < chunk ? size - off : chunk;
+
+			if (mq_conn_feed(c, data + off, n) != 0)
+				break;
+			off += n;
+		}
+	}
+	mq_broker_sweep(b);
+	mq_broker_free(&b);
+	return 0;
+}
