@@ -1,0 +1,123 @@
+#!/bin/sh
+# bench/auth.sh BUILDDIR: what Basic auth costs through the front.
+#
+# One user hammering GET /api/v2/management/nodes through nginx with
+# keep-alive (wrk -t1 -c32), against two stacks that differ only in the
+# workers' credential check: the real mqttd-api, and a copy of it whose
+# call to api_auth_check is redirected (objcopy --redefine-sym) to a function
+# that accepts everything.  Rounds alternate between the two; the medians
+# are compared.  Last line: {"auth_rps": A, "noauth_rps": N, "ratio": A/N,
+# "rounds": R, "seconds": S, "workers": W}.  Target: ratio >= 0.90.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:?usage: bench/auth.sh BUILDDIR}" && pwd)
+secs=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-3}
+workers=${MQTTD_WORKERS:-2}
+py=/usr/bin/python3
+
+say() { printf 'bench/auth: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+command -v wrk >/dev/null || die "wrk is not installed"
+command -v objcopy >/dev/null || die "objcopy (binutils) is not installed"
+
+tmp=$(mktemp -d /tmp/mqttd-bench-auth.XXXXXX)
+pids=
+cleanup() {
+	for p in $pids; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# The no-auth twin: same objects, api_route's reference to api_auth_check
+# bound to a stub instead.
+for b in mqttd mqttd-api libapi.a; do
+	[ -e "$build/$b" ] || die "$build/$b is not built"
+done
+ar t "$build/libapi.a" | grep -q 'api_route\.o$' ||
+	die "libapi.a has no api_route object: update bench/auth.sh"
+mkdir -p "$tmp/noauth" "$tmp/obj"
+(cd "$tmp/obj" && ar x "$build/libapi.a")
+route=$(ls "$tmp/obj"/*api_route.o)
+objcopy --redefine-sym api_auth_check=bench_auth_pass "$route"
+cat >"$tmp/pass.c" <<'EOF'
+#include <stdbool.h>
+int bench_auth_pass(void *a, const char *header, bool may_hash);
+int bench_auth_pass(void *a, const char *header, bool may_hash)
+{
+	(void) a; (void) header; (void) may_hash;
+	return 0;
+}
+EOF
+flags=$(make -s -C "$build" --eval 'bench-pv: ; @echo $(AM_CFLAGS) $(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS)' bench-pv)
+libs=$(make -s -C "$build" --eval 'bench-pv: ; @echo $(mqttd_api_LDADD) $(LIBS)' bench-pv |
+	sed "s|libapi.a||; s|libshm.a|$build/libshm.a|")
+main=$(ls "$build"/fcgi/mqttd_api-api_main.o) || die "no api_main object"
+# shellcheck disable=SC2086
+gcc $flags -o "$tmp/noauth/mqttd-api" "$main" "$tmp/obj"/*.o "$tmp/pass.c" \
+	$libs || die "could not link the no-auth twin"
+ln -s "$build/mqttd" "$tmp/noauth/mqttd"
+
+freeport() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start NAME BINDIR: a whole stack (nginx/stack) in the background; sets
+# port_NAME.
+start() {
+	name=$1 dir=$2
+	http=$(freeport)
+	MQTTD_STATE_DIR=$tmp/state-$name MQTTD_MQTT_PORT=$(freeport) \
+		MQTTD_HTTP_PORT=$http MQTTD_HTTPS_PORT=$(freeport) \
+		MQTTD_WORKERS=$workers MQTTD_ADMIN_USER=admin \
+		MQTTD_ADMIN_PASSWORD=public \
+		setsid "$top/nginx/stack" "$dir" 2>"$tmp/$name.log" &
+	pids="$pids $!"
+	i=0
+	until grep -q 'Ctrl-C stops it' "$tmp/$name.log"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { cat "$tmp/$name.log" >&2; die "$name stack did not start"; }
+		sleep 0.1
+	done
+	eval "port_$name=$http"
+}
+start auth "$build"
+start noauth "$tmp/noauth"
+# The twin really skips the check; the real one really checks.
+code=$(curl -s -o /dev/null -w '%{http_code}' -u admin:wrong \
+	"http://127.0.0.1:$port_noauth/api/v2/management/nodes")
+[ "$code" = 200 ] || die "the no-auth twin still checks ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -u admin:wrong \
+	"http://127.0.0.1:$port_auth/api/v2/management/nodes")
+[ "$code" = 401 ] || die "the real stack does not check ($code)"
+
+hdr="Authorization: Basic $(printf 'admin:public' | base64)"
+run() {
+	wrk -t1 -c32 -d"${secs}s" -H "$hdr" \
+		"http://127.0.0.1:$1/api/v2/management/nodes" 2>&1 |
+		tee -a "$tmp/wrk.log" | awk '
+		/Non-2xx/ { bad = 1 }
+		/Requests\/sec/ { r = $2 }
+		END { if (bad) print "bad"; else print r }'
+}
+a_all= n_all=
+r=0
+while [ $r -lt "$rounds" ]; do
+	r=$((r + 1))
+	a=$(run "$port_auth")
+	n=$(run "$port_noauth")
+	[ "$a" != bad ] && [ "$n" != bad ] || { cat "$tmp/wrk.log" >&2; die "non-2xx answers"; }
+	say "round $r: auth $a req/s, no auth $n req/s"
+	a_all="$a_all $a" n_all="$n_all $n"
+done
+median() { printf '%s\n' $1 | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+a=$(median "$a_all")
+n=$(median "$n_all")
+printf '{"auth_rps": %s, "noauth_rps": %s, "ratio": %s, "rounds": %s, "seconds": %s, "workers": %s}\n' \
+	"$a" "$n" "$(awk -v a="$a" -v n="$n" 'BEGIN {printf "%.3f", a / n}')" \
+	"$rounds" "$secs" "$workers"
