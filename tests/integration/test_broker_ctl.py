@@ -243,3 +243,34 @@ def test_closed_shutdown_reason(broker):
     broker.wait_segment("listeners",
                         lambda v: shutdown_count(v, "closed") == 1)
 
+
+
+def test_ctl_random_lines_never_crash(broker):
+    """300 random lines (bytes, JSON-ish fragments, deep nesting): each
+    gets one reply with an integer code; the broker stays up."""
+    import random
+    rnd = random.Random(99)
+    pieces = [b'{"cmd":', b'"publish"', b'"topic":', b'"a/b"', b',', b'}',
+              b'{', b'[', b']', b'null', b'1e999', b'"\\u0000"', b'-1',
+              b'"qos":', b'99999999999999999999', b'true', b'"kick"',
+              b'"client_id":', b'"plugin"', b'"name":', b'"active":']
+    with broker.ctl_socket() as s:
+        for i in range(300):
+            if i % 3 == 0:
+                line = bytes(rnd.randrange(1, 256) for _ in
+                             range(rnd.randrange(1, 80))).replace(b"\n", b"x")
+            elif i % 3 == 1:
+                line = b"".join(rnd.choice(pieces)
+                                for _ in range(rnd.randrange(1, 12)))
+            else:
+                line = b"[" * rnd.randrange(1, 5000)
+            s.sendall(line + b"\n")
+            r = json.loads(read_line_buffered(s))
+            assert isinstance(r.get("code"), int), (line, r)
+    assert broker.ctl({"cmd": "ping"}) == {"code": 0}
+
+
+def test_ctl_empty_line_gets_109(broker):
+    """An empty line is a line that is not JSON: per the contract it gets
+    109 (and so a client never waits forever for its reply)."""
+    assert broker.ctl_raw(b"\n", timeout=2)["code"] == 109
