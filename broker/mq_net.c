@@ -184,6 +184,31 @@ accept_one(mq_broker *b, struct mq_listener *l, int fd,
 		col_listener_clients(b->col, l->col, l->nclients);
 }
 
+/*
+ * Out of fds: a level-triggered listener would wake us forever.  Spend
+ * the reserve fd to accept and close the oldest pending connection, then
+ * take the reserve back (libev / nginx do the same).
+ */
+static int reserve_fd = -1;
+
+static void
+shed(mq_broker *b, struct mq_listener *l)
+{
+	int fd;
+
+	mq_err("accept4(%s): %s: closing a new connection", l->name,
+	    strerror(errno));
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (b->col != NULL)
+		col_listener_shutdown(b->col, l->col, SHM_SHUT_ERROR);
+}
+
 static void
 listener_event(mq_broker *b, struct mq_listener *l)
 {
@@ -196,6 +221,10 @@ listener_event(mq_broker *b, struct mq_listener *l)
 		memset(&peer, 0, sizeof(peer));
 		fd = accept4(l->fd, (struct sockaddr *) &peer, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			shed(b, l);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR
 			    && errno != ECONNABORTED)
@@ -394,6 +423,7 @@ mq_broker_run(mq_broker *b)
 	char          path[4096];
 	int           rc = 0;
 
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b->epfd < 0) {
 		mq_err("epoll_create1: %s", strerror(errno));
@@ -429,5 +459,8 @@ mq_broker_run(mq_broker *b)
 		close(sig.fd);
 	close(b->epfd);
 	b->epfd = -1;
+	if (reserve_fd >= 0)
+		close(reserve_fd);
+	reserve_fd = -1;
 	return rc;
 }

@@ -200,13 +200,12 @@ publish_will(mq_conn *c)
 	struct mq_pub p;
 
 	c->will = NULL;
-	if (!c->send_will)
-		return mq__msg_unref(m);
+	if (!c->send_will) {
+		mq__msg_unref(m);
+		return;
+	}
 	mq__pub_from_msg(&p, m);
 	mq__msg_unref(m);
-	if (b->plugins != NULL && c->s == NULL) {
-		/* ACL needs the client id; the session may be gone. */
-	}
 	mq__publish(b, &p);
 }
 
@@ -400,9 +399,14 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 		c->username[k->username.len] = 0;
 		c->username_len = k->username.len;
 	}
-	connect_will(c, k);
 	c->keepalive = k->keepalive;
 	mq__session_attach(s, c);
+	connect_will(c, k);
+	/* The will is checked against the ACL now, while the client is
+	 * known; a denied will is dropped like a denied PUBLISH. */
+	if (c->will != NULL
+	    && !mq__acl(b, c, k->will_topic.ptr, k->will_topic.len, true))
+		c->send_will = false;
 	send_connack(c, present, MQ_CONNACK_ACCEPTED);
 	c->state = MQ_CS_CONNECTED;
 	b->nclients++;
