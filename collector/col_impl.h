@@ -21,7 +21,9 @@ struct col_tab {
 	uint32_t        hwm;   /* slots [0, hwm) have been used */
 	uint32_t        nfree; /* free[0 .. nfree): reusable slots, LIFO */
 	uint32_t       *free;
-	uint32_t       *pos; /* slot -> its position in occ */
+	uint32_t       *pos;  /* slot -> its position in occ */
+	uint32_t       *gen;  /* the writer's copy of each slot's gen */
+	uint32_t        wseq; /* section counter: record counts come from it */
 };
 
 struct col_arena {

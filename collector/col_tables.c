@@ -114,7 +114,8 @@ col__tabs_init(col *c)
 		 * segment's own. */
 		t->free = calloc(d->cap, sizeof(uint32_t));
 		t->pos = calloc(d->cap, sizeof(uint32_t));
-		if (t->free == NULL || t->pos == NULL)
+		t->gen = calloc(d->cap, sizeof(uint32_t));
+		if (t->free == NULL || t->pos == NULL || t->gen == NULL)
 			return -ENOMEM;
 	}
 	c->arena.base = base + c->hdr->arena_off;
@@ -128,6 +129,7 @@ col__tabs_fini(col *c)
 	for (int i = 0; i < SHM_T_COUNT; i++) {
 		free(c->t[i].free);
 		free(c->t[i].pos);
+		free(c->t[i].gen);
 	}
 	for (int k = 0; k < SHM_ARENA_CLASSES; k++)
 		free(c->arena.free[k]);
@@ -246,12 +248,22 @@ slot_free(struct col_tab *t, uint32_t slot)
 static uint32_t
 slot_of(const struct col_tab *t, col_ref ref)
 {
-	const struct shm_rec_head *h;
-
 	if (ref == COL_NONE || ref > t->hwm)
 		return NO_SLOT;
-	h = col__rec(t, ref - 1);
-	return (h->gen & 1) ? ref - 1 : NO_SLOT;
+	return (t->gen[ref - 1] & 1) ? ref - 1 : NO_SLOT;
+}
+
+/*
+ * The slot an update names, checked against the used range only: its
+ * generation lives in a writer array whose load would be the one cache
+ * miss of an update.  A stale ref is a broker bug; its update lands in a
+ * free slot (readers skip it) or a reused one (wrong counters, no harm
+ * to the segment's structure).
+ */
+static uint32_t
+slot_fast(const struct col_tab *t, col_ref ref)
+{
+	return ref != COL_NONE && ref <= t->hwm ? ref - 1 : NO_SLOT;
 }
 
 /* The link a new head stores in its `next`: old head or the nulls end. */
@@ -322,6 +334,39 @@ occ_del(struct col_tab *t, uint32_t slot)
 }
 
 /*
+ * A record's write section.  Its count comes from a per-table section
+ * counter, not from the record: the writer stores into the segment
+ * without loading from it, so an update never stalls the broker on a
+ * cache miss in the segment (the stores drain from the store buffer).
+ * Each section gets values no other section of the table had, so a
+ * reader's re-check still sees any write; a false match would need the
+ * 32-bit counter to wrap (2^31 sections) while one reader is stopped in
+ * the middle of copying one record and then this very record to be
+ * written at that exact count.
+ */
+static inline void
+rec_begin(struct col_tab *t, uint32_t slot)
+{
+	struct shm_rec_head *h = col__rec(t, slot);
+
+	t->wseq += 2;
+	SHM_ST(&h->seq, t->wseq - 1);
+	/* The odd count before the section's stores; pairs with the
+	 * reader's acquire fence before its re-check. */
+	shm_fence_rel();
+}
+
+static inline void
+rec_end(struct col_tab *t, uint32_t slot)
+{
+	struct shm_rec_head *h = col__rec(t, slot);
+
+	/* Release: the section's stores before the even count; pairs with
+	 * the reader's acquire load of the count. */
+	SHM_ST_REL(&h->seq, t->wseq);
+}
+
+/*
  * Stores a fully built record image (after its {seq, gen} word), makes
  * it live and links it.  `img` must have hash and next filled in.
  */
@@ -332,7 +377,7 @@ rec_commit(struct col_tab *t, uint32_t slot, const void *img)
 
 	shm_copy_out((char *) h + 8, (const char *) img + 8, t->rec_size - 8);
 	/* odd generation: live (still inside the odd section) */
-	SHM_ST(&h->gen, h->gen + 1);
+	SHM_ST(&h->gen, ++t->gen[slot]);
 }
 
 static void
@@ -343,14 +388,14 @@ rec_retire(col *c, struct col_tab *t, uint32_t slot, struct shm_sref *s1,
 
 	chain_unlink(t, slot);
 	occ_del(t, slot);
-	col__begin(&h->seq);
+	rec_begin(t, slot);
 	if (s1)
 		str_release(c, s1);
 	if (s2)
 		str_release(c, s2);
 	/* even generation: free; readers holding (slot, gen) see the bump */
-	SHM_ST(&h->gen, h->gen + 1);
-	col__end(&h->seq);
+	SHM_ST(&h->gen, ++t->gen[slot]);
+	rec_end(t, slot);
 	slot_free(t, slot);
 }
 
@@ -380,7 +425,7 @@ col_ref
 col_client_connected(col *c, const struct col_client *cl)
 {
 	struct col_tab       *t;
-	struct shm_rec_client img, *r;
+	struct shm_rec_client img;
 	size_t                used = 0;
 	uint32_t              slot, b;
 	uint64_t              h;
@@ -417,13 +462,12 @@ col_client_connected(col *c, const struct col_client *cl)
 	    | (cl->username ? SHM_CF_HAS_USER : 0);
 	img.listener = cl->listener;
 
-	r = col__rec(t, slot);
-	col__begin(&r->seq);
+	rec_begin(t, slot);
 	rec_commit(t, slot, &img);
 	str_store(c, &img.id, cl->client_id);
 	if (cl->username)
 		str_store(c, &img.user, cl->username);
-	col__end(&r->seq);
+	rec_end(t, slot);
 	chain_publish(t, slot, b);
 	occ_add(t, slot);
 	return slot + 1;
@@ -458,7 +502,7 @@ col_session_created(col *c, const char *client_id, size_t len, bool clean_sess,
     int64_t created_at)
 {
 	struct col_tab        *t;
-	struct shm_rec_session img, *r;
+	struct shm_rec_session img;
 	size_t                 used = 0;
 	uint32_t               slot, b;
 
@@ -484,11 +528,10 @@ col_session_created(col *c, const char *client_id, size_t len, bool clean_sess,
 	img.created_at = created_at;
 	img.clean = clean_sess;
 
-	r = col__rec(t, slot);
-	col__begin(&r->seq);
+	rec_begin(t, slot);
 	rec_commit(t, slot, &img);
 	str_store(c, &img.id, client_id);
-	col__end(&r->seq);
+	rec_end(t, slot);
 	chain_publish(t, slot, b);
 	occ_add(t, slot);
 	return slot + 1;
@@ -504,11 +547,11 @@ col_session_update(col *c, col_ref ref, const struct col_session_counts *n)
 	if (c == NULL || n == NULL)
 		return;
 	t = &c->t[SHM_T_SESSIONS];
-	slot = slot_of(t, ref);
+	slot = slot_fast(t, ref);
 	if (slot == NO_SLOT)
 		return;
 	r = col__rec(t, slot);
-	col__begin(&r->seq);
+	rec_begin(t, slot);
 	SHM_ST(&r->connected, (uint8_t) n->connected);
 	SHM_ST(&r->subscriptions, n->subscriptions);
 	SHM_ST(&r->max_inflight, n->max_inflight);
@@ -520,7 +563,7 @@ col_session_update(col *c, col_ref ref, const struct col_session_counts *n)
 	SHM_ST(&r->awaiting_comp, n->awaiting_comp);
 	SHM_ST(&r->deliver_msg, n->deliver_msg);
 	SHM_ST(&r->enqueue_msg, n->enqueue_msg);
-	col__end(&r->seq);
+	rec_end(t, slot);
 }
 
 void
@@ -547,7 +590,7 @@ col_subscribed(col *c, const char *client_id, size_t id_len, const char *topic,
     size_t topic_len, uint8_t qos)
 {
 	struct col_tab    *t;
-	struct shm_rec_sub img, *r;
+	struct shm_rec_sub img;
 	size_t             used = 0;
 	uint32_t           slot, b;
 
@@ -576,12 +619,11 @@ col_subscribed(col *c, const char *client_id, size_t id_len, const char *topic,
 	img.next = chain_first(t, b);
 	img.qos = qos;
 
-	r = col__rec(t, slot);
-	col__begin(&r->seq);
+	rec_begin(t, slot);
 	rec_commit(t, slot, &img);
 	str_store(c, &img.id, client_id);
 	str_store(c, &img.topic, topic);
-	col__end(&r->seq);
+	rec_end(t, slot);
 	chain_publish(t, slot, b);
 	occ_add(t, slot);
 	return slot + 1;
@@ -601,13 +643,13 @@ col_subscription_qos(col *c, col_ref ref, uint8_t qos)
 	if (c == NULL)
 		return;
 	t = &c->t[SHM_T_SUBS];
-	slot = slot_of(t, ref);
+	slot = slot_fast(t, ref);
 	if (slot == NO_SLOT)
 		return;
 	r = col__rec(t, slot);
-	col__begin(&r->seq);
+	rec_begin(t, slot);
 	SHM_ST(&r->qos, qos);
-	col__end(&r->seq);
+	rec_end(t, slot);
 }
 
 void
@@ -633,7 +675,7 @@ col_ref
 col_route_added(col *c, const char *topic, size_t len)
 {
 	struct col_tab      *t;
-	struct shm_rec_route img, *r;
+	struct shm_rec_route img;
 	size_t               used = 0;
 	uint32_t             slot, b;
 
@@ -657,11 +699,10 @@ col_route_added(col *c, const char *topic, size_t len)
 	b = img.hash & t->mask;
 	img.next = chain_first(t, b);
 
-	r = col__rec(t, slot);
-	col__begin(&r->seq);
+	rec_begin(t, slot);
 	rec_commit(t, slot, &img);
 	str_store(c, &img.topic, topic);
-	col__end(&r->seq);
+	rec_end(t, slot);
 	chain_publish(t, slot, b);
 	occ_add(t, slot);
 	return slot + 1;
