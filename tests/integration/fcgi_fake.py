@@ -126,6 +126,9 @@ class FakeApi:
         if not public:
             with self.lock:
                 cached = hdr in self.verified
+            if not hdr:
+                return (b"Status: 401\r\nWWW-Authenticate: Basic "
+                        b"realm=\"mqttd\"\r\n\r\n")
             if not cached and p.get("MQTTD_AUTH_GATE"):
                 return b"Status: 200\r\nX-Accel-Redirect: @mqttd_verify\r\n\r\n"
             if not cached:

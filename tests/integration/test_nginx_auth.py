@@ -123,11 +123,14 @@ def test_failed_attempts_rate_limited():
 def _failed_attempts_rate_limited(stack):
     for _ in range(3):
         assert ok(stack.get("management/nodes"))
+    t0 = time.monotonic()
     codes = [stack.get("management/nodes", auth=("admin", f"g{i}"))[0]
              for i in range(50)]
+    elapsed = time.monotonic() - t0
     assert set(codes) == {401, 429}, codes
     assert codes[:10] == [401] * 10
-    assert codes[-10:] == [429] * 10
+    # burst 20 (+1 for the verifying pass's own), then 5/s
+    assert codes.count(401) <= 21 + 5 * elapsed, (codes, elapsed)
     # Verified credentials from the same address are not held back.
     for _ in range(20):
         assert ok(stack.get("management/nodes"))
@@ -209,6 +212,7 @@ def test_worker_killed_under_load_is_respawned(stack):
         stop.set()
         for t in threads:
             t.join(timeout=15)
+    print("worker kill under load:", counts)
     # At most the requests the victim was serving (<= one per connection).
     assert counts["bad"] <= conc, counts
     assert counts["ok"] > 100, counts
