@@ -226,3 +226,41 @@ def test_worker_killed_under_load_is_respawned(stack):
     assert len(w) == stack.workers and victim not in w, w
     for _ in range(10):
         assert ok(stack.get("management/nodes"))
+
+
+def test_sockets_and_secrets_not_exposed(stack):
+    import stat
+    st = os.stat(stack.api_socket)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert st.st_mode & 0o777 == 0o660, oct(st.st_mode)
+    users = os.stat(os.path.join(stack.state_dir, "users"))
+    assert users.st_mode & 0o007 == 0, oct(users.st_mode)
+    key = os.stat(os.path.join(stack.state_dir, "tls", "key.pem"))
+    assert key.st_mode & 0o077 == 0, oct(key.st_mode)
+    # The users file holds salted SHA-512 crypt hashes, nothing weaker.
+    with open(os.path.join(stack.state_dir, "users")) as f:
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    assert lines and all(ln.split(":")[1].startswith("$6$") for ln in lines)
+    # nginx listens on the two loopback ports only; the workers on no TCP
+    # port at all (their pids own no listening inet socket).
+    conf = open(os.path.join(stack.state_dir, "mqttd-api.conf")).read()
+    listens = [ln.strip() for ln in conf.splitlines()
+               if ln.strip().startswith("listen ")]
+    assert listens == [f"listen 127.0.0.1:{stack.http_port};",
+                       f"listen 127.0.0.1:{stack.https_port} ssl;"]
+    inodes = set()
+    for tbl in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(tbl) as f:
+            for ln in f.readlines()[1:]:
+                parts = ln.split()
+                if parts[3] == "0A":          # LISTEN
+                    inodes.add(parts[9])
+    master = stack.pid("mqttd-api")
+    for pid in [master] + _workers(stack):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                assert target[8:-1] not in inodes, (pid, target)
