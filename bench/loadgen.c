@@ -508,11 +508,11 @@ on_readable(struct conn *c)
 static void
 publish(struct pub *p, uint64_t now)
 {
-	uint8_t  payload[4096] = { 0 };
-	uint32_t from = (uint32_t) (p - g.pubs);
-	uint32_t seq = (uint32_t) p->sent;
-	size_t   size = lg_publish_size(p->topic_len, g.payload);
-	uint16_t id = (uint16_t) (p->sent % 65535 + 1);
+	static uint8_t payload[4096]; /* bytes past the header stay zero */
+	uint32_t       from = (uint32_t) (p - g.pubs);
+	uint32_t       seq = (uint32_t) p->sent;
+	size_t         size = lg_publish_size(p->topic_len, g.payload);
+	uint16_t       id = (uint16_t) (p->sent % 65535 + 1);
 
 	memcpy(payload, &from, 4);
 	memcpy(payload + 4, &seq, 4);
