@@ -647,8 +647,8 @@ static bool
 filter_overlaps(const char *r, size_t rn, const char *s, size_t sn)
 {
 	struct levels rc = { r, r + rn, false }, sc = { s, s + sn, false };
-	const char   *rl, *sl;
-	size_t        rln, sln;
+	const char   *rl = NULL, *sl = NULL;
+	size_t        rln = 0, sln = 0;
 	bool          first = true;
 
 	for (;;) {
