@@ -382,9 +382,9 @@ beat(mq_timer *t)
 	FILE           *f;
 	unsigned long   size = 0, rss = 0;
 
-	mq_timer_set(&b->timers, t, mq_now_ms() + 1000);
 	if (b->col == NULL)
-		return;
+		return; /* nobody to tell: no wake-ups either */
+	mq_timer_set(&b->timers, t, mq_now_ms() + 1000);
 	f = fopen("/proc/self/statm", "r");
 	if (f != NULL) {
 		if (fscanf(f, "%lu %lu", &size, &rss) != 2)

@@ -337,9 +337,8 @@ conn_read(mq_broker *b, struct ctl_conn *k)
 	for (size_t i = 0; i < k->in.len; i++) {
 		if (k->in.p[i] != '\n')
 			continue;
-		if (i > start)
-			request(
-			    b, k, (const char *) k->in.p + start, i - start);
+		/* An empty line is not JSON either: it gets 109. */
+		request(b, k, (const char *) k->in.p + start, i - start);
 		start = i + 1;
 	}
 	memmove(k->in.p, k->in.p + start, k->in.len - start);

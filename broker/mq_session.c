@@ -405,6 +405,7 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 			mq__send_publish(s->conn, p->topic, p->topic_len,
 			    p->payload, p->payload_len, 0, retain, false, 0);
 			s->deliver_msg++;
+			mq__session_dirty(s);
 			return;
 		}
 		if (s->q_len == 0 && !window_full(s)) {
