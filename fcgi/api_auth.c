@@ -13,7 +13,8 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +35,8 @@ struct slot {
 
 struct api_auth {
 	char                *path;
+	uint64_t             serial; /* tells thread caches apart */
+	EVP_MAC             *mac;
 	unsigned char        key[32];
 	pthread_rwlock_t     lock;   /* guards users, gen, slots */
 	pthread_mutex_t      reload; /* one reloader at a time */
@@ -61,6 +64,8 @@ enum refresh_mode {
 
 static void refresh(api_auth *a, enum refresh_mode mode);
 
+static _Atomic uint64_t serials;
+
 int
 api_auth_new(api_auth **out, const char *users_path)
 {
@@ -75,6 +80,14 @@ api_auth_new(api_auth **out, const char *users_path)
 		free(a);
 		return -EIO;
 	}
+	a->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (a->mac == NULL) {
+		syslog(LOG_ERR, "EVP_MAC_fetch(HMAC) failed");
+		free(a->path);
+		free(a);
+		return -EIO;
+	}
+	a->serial = atomic_fetch_add(&serials, 1) + 1;
 	pthread_rwlock_init(&a->lock, NULL);
 	pthread_mutex_init(&a->reload, NULL);
 	a->gen = 1;
@@ -95,6 +108,7 @@ api_auth_free(api_auth **ap)
 	pthread_rwlock_destroy(&a->lock);
 	pthread_mutex_destroy(&a->reload);
 	OPENSSL_cleanse(a->key, sizeof(a->key));
+	EVP_MAC_free(a->mac);
 	free(a->path);
 	free(a);
 	*ap = NULL;
@@ -174,11 +188,47 @@ verify_header(api_auth *a, const char *h, uint64_t *gen)
 	return ok;
 }
 
+/*
+ * HMAC-SHA256 of s under a's key.  Each thread keeps an initialised
+ * context (one-shot HMAC() fetches the algorithm, under a lock, on every
+ * call in OpenSSL 3); re-initialising with a NULL key reuses the key.
+ */
+static int
+digest_of(api_auth *a, const char *s, size_t len, unsigned char out[32])
+{
+	static __thread EVP_MAC_CTX *ctx;
+	static __thread uint64_t     ctx_serial;
+	size_t                       n = 0;
+
+	if (ctx == NULL || ctx_serial != a->serial) {
+		OSSL_PARAM p[] = {
+			OSSL_PARAM_construct_utf8_string(
+			    "digest", (char *) "SHA256", 0),
+			OSSL_PARAM_construct_end(),
+		};
+
+		EVP_MAC_CTX_free(ctx);
+		ctx = EVP_MAC_CTX_new(a->mac);
+		if (ctx == NULL
+		    || !EVP_MAC_init(ctx, a->key, sizeof(a->key), p)) {
+			EVP_MAC_CTX_free(ctx);
+			ctx = NULL;
+			return -EIO;
+		}
+		ctx_serial = a->serial;
+	} else if (!EVP_MAC_init(ctx, NULL, 0, NULL)) {
+		return -EIO;
+	}
+	if (!EVP_MAC_update(ctx, (const unsigned char *) s, len)
+	    || !EVP_MAC_final(ctx, out, &n, 32) || n != 32)
+		return -EIO;
+	return 0;
+}
+
 int
 api_auth_check(api_auth *a, const char *header, bool may_hash)
 {
 	unsigned char digest[32];
-	unsigned int  dlen = sizeof(digest);
 	uint64_t      gen = 0, idx;
 	struct slot  *s;
 	bool          hit;
@@ -186,9 +236,7 @@ api_auth_check(api_auth *a, const char *header, bool may_hash)
 	if (header == NULL || strlen(header) > AUTH_HEADER_MAX)
 		return -EACCES;
 	refresh(a, REFRESH_RATE);
-	if (HMAC(EVP_sha256(), a->key, sizeof(a->key),
-	        (const unsigned char *) header, strlen(header), digest, &dlen)
-	    == NULL)
+	if (digest_of(a, header, strlen(header), digest) != 0)
 		return -EACCES;
 	memcpy(&idx, digest, sizeof(idx));
 	s = &a->slots[idx & (AUTH_SLOTS - 1)];

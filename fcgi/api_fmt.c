@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 static int
@@ -43,18 +44,81 @@ api_fmt_uptime(char *buf, size_t len, uint64_t seconds)
 	return fmt_result(n, len);
 }
 
+static void
+digits(char *p, int v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char) ('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * localtime_r takes glibc's time zone lock on every call, and a page of
+ * clients formats twenty timestamps: each thread keeps the broken-down
+ * start of the last hour it converted and adds minutes and seconds to it.
+ * Zone offsets change on hour boundaries (DST), so within an hour the
+ * sum is exact; a sum that crosses midnight goes the slow way.
+ */
+static bool
+tm_from_hour_cache(time_t when, struct tm *tm)
+{
+	static __thread time_t    hour = -1;
+	static __thread struct tm base;
+	time_t                    h = when - when % 3600;
+	long                      secs;
+
+	if (when < 0)
+		return localtime_r(&when, tm) != NULL;
+	if (h != hour) {
+		if (localtime_r(&h, &base) == NULL)
+			return false;
+		hour = h;
+	}
+	secs = base.tm_hour * 3600L + base.tm_min * 60L + base.tm_sec
+	    + (long) (when - h);
+	if (secs >= 86400)
+		return localtime_r(&when, tm) != NULL;
+	*tm = base;
+	tm->tm_hour = (int) (secs / 3600);
+	tm->tm_min = (int) (secs / 60 % 60);
+	tm->tm_sec = (int) (secs % 60);
+	return true;
+}
+
 int
 api_fmt_datetime(char *buf, size_t len, time_t when)
 {
 	struct tm tm;
-	size_t    n;
+	int       n;
 
-	if (localtime_r(&when, &tm) == NULL)
+	if (!tm_from_hour_cache(when, &tm))
 		return -EINVAL;
-	n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	if (n == 0)
+	if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+		n = snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		return fmt_result(n, len);
+	}
+	if (len < 20) {
+		if (len > 0)
+			buf[0] = '\0';
 		return -ENOSPC;
-	return (int) n;
+	}
+	/* digits by hand: snprintf is most of the cost here */
+	digits(buf, tm.tm_year + 1900, 4);
+	buf[4] = '-';
+	digits(buf + 5, tm.tm_mon + 1, 2);
+	buf[7] = '-';
+	digits(buf + 8, tm.tm_mday, 2);
+	buf[10] = ' ';
+	digits(buf + 11, tm.tm_hour, 2);
+	buf[13] = ':';
+	digits(buf + 14, tm.tm_min, 2);
+	buf[16] = ':';
+	digits(buf + 17, tm.tm_sec, 2);
+	buf[19] = '\0';
+	return 19;
 }
 
 int

@@ -9,9 +9,17 @@
 
 #include "fcgi/api_fmt.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define ADD(o, k, v) json_object_object_add((o), (k), (v))
+/* Keys here are literals or the segment's static names, each added once:
+ * json-c then neither copies nor looks them up. */
+#define ADD(o, k, v)                                                          \
+	json_object_object_add_ex((o), (k), (v),                              \
+	    JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
 
 static json_object *
 str_len(shm_str s)
@@ -299,4 +307,199 @@ api_json_mon_node(const struct api_node_view *v)
 		ADD(o, keys[i], json_object_new_string(buf));
 	}
 	return o;
+}
+
+/* ---- the writer ----------------------------------------------------- */
+
+struct wbuf {
+	char  *p;
+	size_t len, cap;
+	bool   oom;
+};
+
+static bool
+wgrow(struct wbuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char  *np;
+
+	if (b->oom)
+		return false;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (np == NULL) {
+		b->oom = true;
+		return false;
+	}
+	b->p = np;
+	b->cap = cap;
+	return true;
+}
+
+static inline void
+wput(struct wbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap && !wgrow(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* 1 for the bytes JSON strings must escape: controls, '"' and '\\'. */
+static const unsigned char must_escape[256] = {
+	[0x00 ... 0x1f] = 1,
+	['"'] = 1,
+	['\\'] = 1,
+};
+
+static void
+wesc(struct wbuf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	switch (c) {
+	case '"':
+	case '\\':
+		esc[1] = (char) c;
+		break;
+	case '\b':
+		esc[1] = 'b';
+		break;
+	case '\f':
+		esc[1] = 'f';
+		break;
+	case '\n':
+		esc[1] = 'n';
+		break;
+	case '\r':
+		esc[1] = 'r';
+		break;
+	case '\t':
+		esc[1] = 't';
+		break;
+	default:
+		wput(b, esc, 6);
+		return;
+	}
+	wput(b, esc, 2);
+}
+
+static void
+wstr(struct wbuf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *) s;
+	size_t               run = 0, i = 0;
+
+	wput(b, "\"", 1);
+	for (;;) {
+		while (i < n && !must_escape[u[i]])
+			i++;
+		wput(b, s + run, i - run);
+		if (i == n)
+			break;
+		wesc(b, u[i]);
+		run = ++i;
+	}
+	wput(b, "\"", 1);
+}
+
+static void
+wu64(struct wbuf *b, uint64_t v, bool neg)
+{
+	char d[24];
+	int  i = sizeof(d);
+
+	do {
+		d[--i] = (char) ('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (neg)
+		d[--i] = '-';
+	wput(b, d + i, sizeof(d) - (size_t) i);
+}
+
+static void
+wvalue(struct wbuf *b, json_object *o, int depth)
+{
+	bool first = true;
+
+	if (depth > 64) { /* our trees are shallow; never recurse unbounded */
+		wput(b, "null", 4);
+		return;
+	}
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		wput(b, "null", 4);
+		break;
+	case json_type_boolean:
+		if (json_object_get_boolean(o))
+			wput(b, "true", 4);
+		else
+			wput(b, "false", 5);
+		break;
+	case json_type_int: {
+		int64_t v = json_object_get_int64(o);
+
+		if (v >= 0)
+			wu64(b, json_object_get_uint64(o), false);
+		else
+			wu64(b, (uint64_t) 0 - (uint64_t) v, true);
+		break;
+	}
+	case json_type_string:
+		wstr(b, json_object_get_string(o),
+		    (size_t) json_object_get_string_len(o));
+		break;
+	case json_type_array: {
+		size_t n = json_object_array_length(o);
+
+		wput(b, "[", 1);
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0)
+				wput(b, ",", 1);
+			wvalue(b, json_object_array_get_idx(o, i), depth + 1);
+		}
+		wput(b, "]", 1);
+		break;
+	}
+	case json_type_object:
+		wput(b, "{", 1);
+		json_object_object_foreach(o, k, v)
+		{
+			if (!first)
+				wput(b, ",", 1);
+			first = false;
+			wstr(b, k, strlen(k));
+			wput(b, ":", 1);
+			wvalue(b, v, depth + 1);
+		}
+		wput(b, "}", 1);
+		break;
+	default: { /* doubles: let json-c say it */
+		size_t      n;
+		const char *s = json_object_to_json_string_length(
+		    o, JSON_C_TO_STRING_PLAIN, &n);
+
+		wput(b, s, n);
+	}
+	}
+}
+
+int
+api_json_write(json_object *root, char **out, size_t *len)
+{
+	struct wbuf b = { 0 };
+
+	wgrow(&b, 0);
+	wvalue(&b, root, 0);
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	b.p[b.len] = '\0';
+	*out = b.p;
+	*len = b.len;
+	return 0;
 }

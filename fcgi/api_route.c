@@ -28,7 +28,10 @@
 
 #define API_PREFIX "/api/v2"
 
-enum { F_SHM = 1 }; /* needs the live segment, else 101 */
+enum {
+	F_SHM = 1,   /* needs the live segment, else 101 */
+	F_FRESH = 2, /* shows the node's state: look at the segment now */
+};
 
 struct route {
 	const char *method;
@@ -42,6 +45,7 @@ struct route {
 static int
 seg_err(struct hctx *h, int rc)
 {
+	h->t->checked_ms = INT64_MIN / 2; /* look at the segment again */
 	return api_err_set(
 	    &h->err, API_EBADRPC, "badrpc: segment read: %s", strerror(-rc));
 }
@@ -511,10 +515,10 @@ h_alarms(struct hctx *h)
 /* ---- the table ---------------------------------------------------- */
 
 static const struct route routes[] = {
-	{ "GET", "management/nodes", h_mgmt_nodes, 0 },
-	{ "GET", "management/nodes/{node}", h_mgmt_node, 0 },
-	{ "GET", "monitoring/nodes", h_mon_nodes, 0 },
-	{ "GET", "monitoring/nodes/{node}", h_mon_node, 0 },
+	{ "GET", "management/nodes", h_mgmt_nodes, F_FRESH },
+	{ "GET", "management/nodes/{node}", h_mgmt_node, F_FRESH },
+	{ "GET", "monitoring/nodes", h_mon_nodes, F_FRESH },
+	{ "GET", "monitoring/nodes/{node}", h_mon_node, F_FRESH },
 	{ "GET", "monitoring/listeners", h_mon_listeners, F_SHM },
 	{ "GET", "monitoring/listeners/{node}", h_mon_listeners_node, F_SHM },
 	{ "GET", "monitoring/metrics", h_mon_metrics, F_SHM },
@@ -623,24 +627,49 @@ free_caps(struct hctx *h)
 	h->id_len = 0;
 }
 
-/* Maps or refreshes this thread's segment view; sets h->up. */
+static int64_t
+coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Maps or refreshes this thread's segment view and sets h->up and
+ * h->node.  The check (a few system calls) runs at most every
+ * API_SEGMENT_CHECK_MS, or at once with fresh (node routes, /status, and
+ * after a read failed), so a stopped or restarted broker is noticed within
+ * that time.
+ */
 static void
-segment_refresh(struct hctx *h)
+segment_refresh(struct hctx *h, bool fresh)
 {
 	struct api_thread *t = h->t;
-	int                rc;
+	int64_t            now = coarse_ms();
+	int                rc = -ENOENT;
 
-	h->up = false;
-	if (t->shm == NULL && shm_reader_open(&t->shm, t->cfg->shm_name) != 0)
-		return;
-	rc = shm_reader_refresh(t->shm);
-	if (rc == 0)
-		rc = shm_node_get(t->shm, &h->node);
-	if (rc == -ENOENT || rc == -EBADMSG || rc == -EPERM)
-		shm_reader_close(&t->shm); /* reopen by name next time */
-	h->up = rc == 0 && h->node.alive;
-	if (h->up)
+	if (fresh || t->shm == NULL
+	    || now - t->checked_ms >= API_SEGMENT_CHECK_MS) {
+		t->checked_ms = now;
+		t->up = false;
+		if (t->shm != NULL
+		    || shm_reader_open(&t->shm, t->cfg->shm_name) == 0) {
+			rc = shm_reader_refresh(t->shm);
+			if (rc == 0)
+				rc = shm_node_get(t->shm, &t->node);
+		}
+		if (rc == -ENOENT || rc == -EBADMSG || rc == -EPERM)
+			shm_reader_close(
+			    &t->shm); /* reopen by name next time */
+		t->up = rc == 0 && t->node.alive;
+	}
+	h->up = t->up;
+	if (h->up) {
+		h->node = t->node;
 		h->node_name = h->node.node;
+	}
 }
 
 /* ---- responses ---------------------------------------------------- */
@@ -648,19 +677,12 @@ segment_refresh(struct hctx *h)
 static void
 respond_json(struct api_response *rs, json_object *root)
 {
-	size_t      len;
-	const char *s = json_object_to_json_string_length(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
 	rs->status = 200;
 	rs->content_type = "application/json";
-	rs->body = malloc(len);
-	if (rs->body != NULL) {
-		memcpy(rs->body, s, len);
-		rs->len = len;
-	} else {
+	if (api_json_write(root, &rs->body, &rs->len) != 0) {
 		rs->status = 503;
 		rs->content_type = NULL;
+		rs->len = 0;
 	}
 	json_object_put(root);
 }
@@ -699,7 +721,7 @@ respond_status(struct hctx *h, struct api_response *rs)
 {
 	char buf[512];
 
-	segment_refresh(h);
+	segment_refresh(h, true);
 	snprintf(buf, sizeof(buf), "Node %s is %s\nmqttd is %s\n",
 	    h->node_name, h->up ? "started" : "stopped",
 	    h->up ? "running" : "not running");
@@ -713,7 +735,7 @@ respond_prom(struct hctx *h, struct api_response *rs)
 	uint64_t              m[SHM_METRIC_COUNT], s[SHM_STAT_COUNT];
 	struct lis_vec        lv = { 0 };
 
-	segment_refresh(h);
+	segment_refresh(h, false);
 	in.node = h->node_name;
 	in.up = h->up && shm_metrics_get(R(h), m) == 0
 	    && shm_stats_get(R(h), s) == 0 && listeners_get(h, &lv) == 0;
@@ -764,27 +786,23 @@ dispatch(
     struct hctx *h, const char *path, size_t plen, struct api_response *rs)
 {
 	const struct route *r = NULL;
-	bool                path_known = false;
 
 	for (size_t i = 0; i < NROUTES && r == NULL; i++) {
 		if (!match(routes[i].pattern, path, plen, h)) {
 			free_caps(h);
 			continue;
 		}
-		path_known = true;
 		if (strcmp(routes[i].method, h->rq->method) == 0)
 			r = &routes[i];
 		else
 			free_caps(h);
 	}
-	(void) path_known;
 	if (r == NULL) {
 		rs->status = 404;
 		return;
 	}
-	if (r->flags & F_SHM || h->node_param != NULL || r->fn == h_mgmt_nodes
-	    || r->fn == h_mon_nodes)
-		segment_refresh(h);
+	if (r->flags & (F_SHM | F_FRESH) || h->node_param != NULL)
+		segment_refresh(h, r->flags & F_FRESH);
 	if (h->node_param != NULL && strcmp(h->node_param, h->node_name) != 0)
 		api_err_set(&h->err, API_EBADRPC, "badrpc: unknown node %s",
 		    h->node_param);

@@ -37,7 +37,15 @@ struct api_thread {
 	const struct api_config *cfg;
 	api_auth                *auth;
 	shm_reader              *shm; /* NULL until the segment exists */
+	/* api_route's view of the broker, re-checked every
+	 * API_SEGMENT_CHECK_MS: shm_reader_refresh and shm_node_get cost
+	 * system calls (shm_open, fstat, kill), too many for every request. */
+	int64_t  checked_ms;
+	bool     up;
+	shm_node node;
 };
+
+#define API_SEGMENT_CHECK_MS 100
 
 struct api_request {
 	const char *method;

@@ -43,5 +43,6 @@ tests_unit_test_api_prom_LDADD = $(API_LIBS)
 FUZZERS += fuzz/fuzz_api_query fuzz/fuzz_api_body
 fuzz/fuzz_api_query: tests/fuzz/fuzz_api_query.c fcgi/api_http.c
 	$(FUZZ_LINK) $^
-fuzz/fuzz_api_body: tests/fuzz/fuzz_api_body.c fcgi/api_body.c
+fuzz/fuzz_api_body: tests/fuzz/fuzz_api_body.c fcgi/api_body.c fcgi/api_json.c \
+	fcgi/api_fmt.c shm/shm_names.c
 	$(FUZZ_LINK) $^ $(JSONC_LIBS)

@@ -44,6 +44,45 @@ T_TEST(datetime_utc)
 	T_STREQ(buf, "2017-04-14 14:11:38");
 }
 
+/* The per-hour cache agrees with localtime_r + strftime everywhere,
+ * DST transitions and half-hour zones included. */
+static void
+datetime_agrees(const char *tz)
+{
+	char   got[32], want[32];
+	time_t t0 = 1700000000;
+
+	setenv("TZ", tz, 1);
+	tzset();
+	for (time_t t = t0; t < t0 + 366 * 86400; t += 977) {
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%d %H:%M:%S", &tm);
+		T_EQ(api_fmt_datetime(got, sizeof(got), t), 19);
+		if (strcmp(got, want) != 0)
+			T_FAIL_AT("%s at %lld: %s != %s", tz, (long long) t,
+			    got, want);
+	}
+}
+
+T_TEST(datetime_berlin)
+{
+	datetime_agrees("Europe/Berlin");
+}
+
+T_TEST(datetime_kolkata)
+{
+	datetime_agrees("Asia/Kolkata");
+}
+
+T_TEST(datetime_too_small)
+{
+	char buf[19];
+
+	T_EQ(api_fmt_datetime(buf, sizeof(buf), 0), -ENOSPC);
+}
+
 T_TEST(memory_table)
 {
 	static const struct {
@@ -77,6 +116,9 @@ static const struct t_case cases[] = {
 	T_ENTRY(uptime_table),
 	T_ENTRY(uptime_too_small),
 	T_ENTRY(datetime_utc),
+	T_ENTRY(datetime_berlin),
+	T_ENTRY(datetime_kolkata),
+	T_ENTRY(datetime_too_small),
 	T_ENTRY(memory_table),
 	T_ENTRY(load),
 };

@@ -145,7 +145,49 @@ T_TEST(node_stopped)
 	    strstr(render(api_json_mon_node(&v)), "\"name\":\"n@h\"") != NULL);
 }
 
+/* The writer gives json-c's bytes. */
+static void
+same_as_json_c(json_object *o)
+{
+	char       *got;
+	size_t      n;
+	const char *want = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	T_EQ(api_json_write(o, &got, &n), 0);
+	T_EQ(n, strlen(want));
+	T_STREQ(got, want);
+	free(got);
+	json_object_put(o);
+}
+
+T_TEST(writer_matches_json_c)
+{
+	static const char *docs[] = {
+		"{}",
+		"[]",
+		"{\"a\":[1,-2,0,9223372036854775807,-9223372036854775808],"
+		"\"b\":{\"c\":null,\"d\":true,\"e\":false}}",
+		"[\"q\\\"uo\\\\te\\/sl\\u0001\\u001f\\b\\f\\n\\r\\t\","
+		"\"\\u00e9\\u4e2d\\ud83d\\ude00\\u007f\"]",
+		"{\"k\\\"ey\\n\":\"\"}",
+	};
+	json_object *o = json_object_new_object();
+	char         raw[] = { 'a', 0, 'b', 0x1b, '"', '/' };
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		json_object *d = json_tokener_parse(docs[i]);
+
+		T_ASSERT(d != NULL);
+		same_as_json_c(d);
+	}
+	json_object_object_add(o, "s", json_object_new_string_len(raw, 6));
+	json_object_object_add(o, "u", json_object_new_uint64(UINT64_MAX));
+	same_as_json_c(o);
+}
+
 static const struct t_case cases[] = {
+	T_ENTRY(writer_matches_json_c),
 	T_ENTRY(client_escaped),
 	T_ENTRY(session_both_key_sets),
 	T_ENTRY(listener_shutdown_count),

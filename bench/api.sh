@@ -1,0 +1,138 @@
+#!/bin/sh
+# bench/api.sh BUILDDIR: the /api/v2 workers through nginx with Basic auth.
+#
+# Fills a segment with BENCH_CLIENTS (100000) clients through the collector
+# API (bench/mqttd-api-fill, no sockets), runs mqttd-api (MQTTD_WORKERS
+# workers) behind the nginx of nginx/render with Basic auth, and measures
+# with wrk (keep-alive, BENCH_CONNS=32 connections, 1 thread,
+# BENCH_SECONDS=10 s each) the routes first_page, deep_page
+# (curr_page=2500), client_by_id, metrics (monitoring/metrics) and
+# prometheus (/metrics); then the same nginx serving a static file of the
+# same byte size as each response, to the same request (same Authorization
+# header; the static location itself checks nothing).  nginx and the
+# workers share core 0, wrk runs on core 1 (taskset).  Prints, last line:
+#   {"routes": {NAME: {"rps","p50_us","p99_us","static_rps","ratio"}},
+#    "deep_vs_first": F, "workers": N}
+set -u
+
+build=${1:?usage: api.sh BUILDDIR}
+build=$(cd "$build" && pwd) || exit 2
+src=$(cd "$(dirname "$0")/.." && pwd)
+secs=${BENCH_SECONDS:-10}
+conns=${BENCH_CONNS:-32}
+clients=${BENCH_CLIENTS:-100000}
+workers=${MQTTD_WORKERS:-2}
+node=mqttd@127.0.0.1
+auth="Basic $(printf 'admin:public' | base64)"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+tmp=$(mktemp -d /tmp/mqttd-bapi.XXXXXX) || exit 2
+state=$tmp/s
+mkdir -p "$state/logs" "$state/tmp" "$tmp/static"
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+on_core() { # on_core N CMD...: pin when taskset and that core exist
+	c=$1; shift
+	if command -v taskset >/dev/null && [ "$(nproc)" -gt "$c" ]; then
+		taskset -c "$c" "$@"
+	else
+		"$@"
+	fi
+}
+
+log "filling the segment with $clients clients"
+on_core 0 "$build/bench/mqttd-api-fill" --state-dir "$state" \
+	--clients "$clients" --node "$node" >"$tmp/fill.out" 2>&1 &
+pids="$pids $!"
+for _ in $(seq 600); do grep -q ready "$tmp/fill.out" && break; sleep 0.1; done
+grep -q ready "$tmp/fill.out" || die "filler not ready: $(cat "$tmp/fill.out")"
+
+MQTTD_ADMIN_USER=admin MQTTD_ADMIN_PASSWORD=public \
+	on_core 0 "$build/mqttd-api" --state-dir "$state" --workers "$workers" \
+	--node "$node" >"$state/logs/api.log" 2>&1 &
+pids="$pids $!"
+for _ in $(seq 100); do [ -S "$state/api.sock" ] && break; sleep 0.1; done
+[ -S "$state/api.sock" ] || die "mqttd-api did not start: $(cat "$state/logs/api.log")"
+
+http_port=$(free_port)
+https_port=$(free_port)
+MQTTD_HTTP_PORT=$http_port MQTTD_HTTPS_PORT=$https_port \
+	"$src/nginx/render" "$state" >/dev/null 2>&1 || die "nginx/render failed"
+# The static twin of each route, in the same server block.
+sed -i "s|server_tokens off;|server_tokens off;\n    location /bench-static/ { alias $tmp/static/; }|" \
+	"$state/mqttd-api.conf"
+on_core 0 /usr/sbin/nginx -p "$state/" -c "$state/nginx.conf" \
+	-e "$state/logs/error.log" -g 'daemon off;' >/dev/null 2>&1 &
+pids="$pids $!"
+base=http://127.0.0.1:$http_port
+for _ in $(seq 100); do
+	curl -s -o /dev/null "$base/status" && break
+	sleep 0.1
+done
+
+# wrk_run URL -> "rps p50_us p99_us"
+wrk_run() {
+	on_core 1 wrk -t1 -c"$conns" -d1s -H "Authorization: $auth" "$1" \
+		>/dev/null 2>&1
+	on_core 1 wrk -t1 -c"$conns" -d"${secs}s" --latency \
+		-H "Authorization: $auth" "$1" 2>/dev/null | awk '
+	function us(v) {
+		if (v ~ /us$/) return v + 0
+		if (v ~ /ms$/) return v * 1000
+		if (v ~ /s$/) return v * 1000000
+		return v
+	}
+	/Requests\/sec/ { rps = $2 }
+	/^ +50%/ { p50 = us($2) }
+	/^ +99%/ { p99 = us($2) }
+	/Non-2xx/ { bad = $NF }
+	END { if (bad > 0) rps = 0; printf "%.0f %.0f %.0f\n", rps, p50, p99 }'
+}
+
+routes="first_page=/api/v2/nodes/$node/clients?curr_page=1&page_size=20
+deep_page=/api/v2/nodes/$node/clients?curr_page=2500&page_size=20
+client_by_id=/api/v2/clients/bench-client-050000
+metrics=/api/v2/monitoring/metrics
+prometheus=/metrics"
+
+json=
+first=0
+deep=0
+fail=0
+echo "$routes" > "$tmp/routes"
+while IFS= read -r line; do
+	name=${line%%=*}
+	path=${line#*=}
+	code=$(curl -s -o "$tmp/static/$name" -w '%{http_code}' \
+		-H "Authorization: $auth" "$base$path")
+	size=$(wc -c < "$tmp/static/$name")
+	if [ "$code" != 200 ] || [ "$size" -lt 20 ]; then
+		log "$name: HTTP $code, $size bytes"; fail=1
+	fi
+	set -- $(wrk_run "$base$path")
+	rps=$1 p50=$2 p99=$3
+	set -- $(wrk_run "$base/bench-static/$name")
+	srps=$1
+	ratio=$(awk -v a="$rps" -v b="$srps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+	log "$(printf '%-13s %6s B  %8s req/s  p50 %6s us  p99 %6s us  static %8s req/s  ratio %s' \
+		"$name" "$size" "$rps" "$p50" "$p99" "$srps" "$ratio")"
+	[ "$name" = first_page ] && first=$rps
+	[ "$name" = deep_page ] && deep=$rps
+	[ "$rps" -gt 0 ] || fail=1
+	json="$json${json:+, }\"$name\": {\"rps\": $rps, \"p50_us\": $p50, \"p99_us\": $p99, \"static_rps\": $srps, \"ratio\": $ratio}"
+done < "$tmp/routes"
+dvf=$(awk -v a="$first" -v b="$deep" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+echo "{\"routes\": {$json}, \"deep_vs_first\": $dvf, \"workers\": $workers}"
+exit $fail
