@@ -13,9 +13,17 @@
 
 #include <sys/types.h>
 
-/* Bounded retries: a record that keeps moving gives -EAGAIN. */
+/*
+ * Bounded retries: a record that keeps moving gives -EAGAIN.  A few spins
+ * cover a writer inside a section (tens of ns); past them the reader
+ * yields (the writer may be preempted mid-section) until the call's
+ * budget is spent, so one public call never waits much more than
+ * SHM_BUDGET_NS however many records are stuck (a broker that died
+ * inside a section leaves its count odd for good).
+ */
 #define SHM_TRIES      4096
 #define SHM_SPIN_TRIES 64
+#define SHM_BUDGET_NS  2000000
 #define SHM_STALE_MS   3000
 
 #define SHM_SCRATCH_STR (SHM_STR_MAX + 9) /* one string + NUL, 8-rounded */
@@ -46,8 +54,16 @@ struct shm_reader {
 	uint32_t         idx[SHM_PAGE_CHUNK];
 	struct shm_seen *seen;
 	size_t           nseen, capseen;
-	uint64_t         retries; /* for tests and benchmarks */
+	uint64_t         retries;     /* for tests and benchmarks */
+	uint64_t         deadline_ns; /* of the current call; 0: not set */
 };
+
+/* Every public entry starts a new retry budget. */
+static inline void
+shm__call(shm_reader *r)
+{
+	r->deadline_ns = 0;
+}
 
 static inline const struct shm_hdr *
 shm__hdr(const shm_reader *r)

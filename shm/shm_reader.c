@@ -25,13 +25,23 @@
 bool
 shm__backoff(shm_reader *r, unsigned n)
 {
+	struct timespec ts;
+	uint64_t        now;
+
 	if (n >= SHM_TRIES)
 		return false;
 	r->retries++;
-	if (n < SHM_SPIN_TRIES)
+	if (n < SHM_SPIN_TRIES) {
 		caa_cpu_relax();
-	else
-		sched_yield(); /* the writer may be preempted mid-section */
+		return true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+	if (r->deadline_ns == 0)
+		r->deadline_ns = now + SHM_BUDGET_NS;
+	else if (now > r->deadline_ns)
+		return false;
+	sched_yield(); /* the writer may be preempted mid-section */
 	return true;
 }
 
@@ -312,6 +322,7 @@ shm_reader_refresh(shm_reader *r)
 
 	if (r == NULL)
 		return -EINVAL;
+	shm__call(r);
 	if (r->mapped) {
 		fd = shm_open(r->name, O_RDONLY, 0);
 		if (fd < 0)
@@ -363,6 +374,7 @@ shm_node_get(shm_reader *r, shm_node *out)
 
 	if (r == NULL || out == NULL)
 		return -EINVAL;
+	shm__call(r);
 	h = shm__hdr(r);
 	rc = read_proc(r, &p);
 	if (rc < 0)
@@ -408,6 +420,7 @@ shm_stats_get(shm_reader *r, uint64_t out[SHM_STAT_COUNT])
 
 	if (r == NULL)
 		return -EINVAL;
+	shm__call(r);
 	l = &shm__hdr(r)->stats;
 	for (unsigned n = 0;; n++) {
 		/* Acquire: pairs with the writer's release of the count; the
@@ -503,6 +516,7 @@ shm_listeners_each(shm_reader *r, shm_listener_cb cb, void *arg)
 
 	if (r == NULL || cb == NULL)
 		return -EINVAL;
+	shm__call(r);
 	rc = small_count(r, SHM_T_LISTENERS, &n);
 	if (rc < 0)
 		return rc;
@@ -536,6 +550,7 @@ shm_plugins_each(shm_reader *r, shm_plugin_cb cb, void *arg)
 
 	if (r == NULL || cb == NULL)
 		return -EINVAL;
+	shm__call(r);
 	rc = small_count(r, SHM_T_PLUGINS, &n);
 	if (rc < 0)
 		return rc;

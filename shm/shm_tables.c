@@ -279,6 +279,7 @@ page(shm_reader *r, const struct visit *v, uint64_t offset, uint32_t limit)
 
 	if (r == NULL || v->cb == NULL)
 		return -EINVAL;
+	shm__call(r);
 	while (limit > 0) {
 		uint32_t want
 		    = limit < SHM_PAGE_CHUNK ? limit : SHM_PAGE_CHUNK;
@@ -382,6 +383,7 @@ lookup(shm_reader *r, const struct visit *v, const char *key, size_t len,
 		return -EINVAL;
 	if (len > SHM_STR_MAX)
 		return 0;
+	shm__call(r);
 	d = &r->tab[v->t];
 	buckets = (const uint32_t *) (r->base + d->buckets_off);
 	h32 = shm_hash32(shm_hash(r->seed, key, len));
