@@ -7,7 +7,9 @@
 # call to api_auth_check is redirected (objcopy --redefine-sym) to a function
 # that accepts everything.  Rounds alternate between the two; the medians
 # are compared.  Last line: {"auth_rps": A, "noauth_rps": N, "ratio": A/N,
-# "rounds": R, "seconds": S, "workers": W}.  Target: ratio >= 0.90.
+# "auth_cpu_us_per_req": .., "noauth_cpu_us_per_req": .., "cpu_ratio":
+# noauth/auth CPU per request, "rounds": R, "seconds": S, "workers": W}.
+# Target: ratio >= 0.90.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,6 +80,7 @@ start() {
 		MQTTD_ADMIN_PASSWORD=public \
 		setsid "$top/nginx/stack" "$dir" 2>"$tmp/$name.log" &
 	pids="$pids $!"
+	eval "sid_$name=$!"
 	i=0
 	until grep -q 'Ctrl-C stops it' "$tmp/$name.log"; do
 		i=$((i + 1))
@@ -97,31 +100,49 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -u admin:wrong \
 [ "$code" = 401 ] || die "the real stack does not check ($code)"
 
 hdr="Authorization: Basic $(printf 'admin:public' | base64)"
+hz=$(getconf CLK_TCK)
+# CPU ticks used so far by every process of a stack (its session).
+cpu() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v s="$1" '
+		{ sub(/^.*\) /, ""); if ($4 == s) t += $12 + $13 }
+		END { print t + 0 }'
+}
+# run PORT SID: prints "REQ_PER_S CPU_US_PER_REQ" (or "bad").  CPU time per
+# request says the same as req/s on a quiet machine and much more than it
+# on a busy one.
 run() {
+	c0=$(cpu "$2")
 	wrk -t1 -c32 -d"${secs}s" -H "$hdr" \
-		"http://127.0.0.1:$1/api/v2/management/nodes" 2>&1 |
-		tee -a "$tmp/wrk.log" | awk '
+		"http://127.0.0.1:$1/api/v2/management/nodes" >"$tmp/wrk.out" 2>&1
+	c1=$(cpu "$2")
+	cat "$tmp/wrk.out" >>"$tmp/wrk.log"
+	awk -v c="$((c1 - c0))" -v hz="$hz" '
 		/Non-2xx/ { bad = 1 }
+		/requests in/ { n = $1 }
 		/Requests\/sec/ { r = $2 }
-		END { if (bad) print "bad"; else print r }'
+		END { if (bad || !n) print "bad"; else printf "%s %.1f\n", r, c * 1e6 / hz / n }' "$tmp/wrk.out"
 }
 # Warm up: every worker meets the credentials (first sight goes through
 # nginx's per-address limit; 32 connections at once stay within its burst).
 wrk -t1 -c32 -d1s -H "$hdr" "http://127.0.0.1:$port_auth/api/v2/management/nodes" >/dev/null 2>&1
 wrk -t1 -c32 -d1s -H "$hdr" "http://127.0.0.1:$port_noauth/api/v2/management/nodes" >/dev/null 2>&1
-a_all= n_all=
+a_all= n_all= ac_all= nc_all=
 r=0
 while [ $r -lt "$rounds" ]; do
 	r=$((r + 1))
-	a=$(run "$port_auth")
-	n=$(run "$port_noauth")
+	a=$(run "$port_auth" "$sid_auth")
+	n=$(run "$port_noauth" "$sid_noauth")
 	[ "$a" != bad ] && [ "$n" != bad ] || { cat "$tmp/wrk.log" >&2; die "non-2xx answers"; }
-	say "round $r: auth $a req/s, no auth $n req/s"
-	a_all="$a_all $a" n_all="$n_all $n"
+	say "round $r: auth ${a% *} req/s ${a#* } us CPU/req, no auth ${n% *} req/s ${n#* } us CPU/req"
+	a_all="$a_all ${a% *}" n_all="$n_all ${n% *}"
+	ac_all="$ac_all ${a#* }" nc_all="$nc_all ${n#* }"
 done
 median() { printf '%s\n' $1 | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 a=$(median "$a_all")
 n=$(median "$n_all")
-printf '{"auth_rps": %s, "noauth_rps": %s, "ratio": %s, "rounds": %s, "seconds": %s, "workers": %s}\n' \
+ac=$(median "$ac_all")
+nc=$(median "$nc_all")
+printf '{"auth_rps": %s, "noauth_rps": %s, "ratio": %s, "auth_cpu_us_per_req": %s, "noauth_cpu_us_per_req": %s, "cpu_ratio": %s, "rounds": %s, "seconds": %s, "workers": %s}\n' \
 	"$a" "$n" "$(awk -v a="$a" -v n="$n" 'BEGIN {printf "%.3f", a / n}')" \
+	"$ac" "$nc" "$(awk -v a="$ac" -v n="$nc" 'BEGIN {printf "%.3f", n / a}')" \
 	"$rounds" "$secs" "$workers"
