@@ -11,3 +11,8 @@ bin_PROGRAMS += mqttd-passwd
 mqttd_passwd_SOURCES = broker/mq_passwd_main.c broker/mq_plugins.c \
 	broker/mq_plugins.h
 mqttd_passwd_LDADD = $(CRYPT_LIBS)
+
+# libFuzzer: the plugin files and the ACL decisions over them.
+FUZZERS += fuzz/fuzz_mq_plugins
+fuzz/fuzz_mq_plugins: tests/fuzz/fuzz_mq_plugins.c broker/mq_plugins.c
+	$(FUZZ_LINK) -DMQ_PLUGINS_QUIET $^ $(CRYPT_LIBS)
