@@ -79,7 +79,11 @@ def test_auth_username_on_off_at_once(broker_factory):
     (true).  Off again: the wrong password is let in again."""
     b = auth_broker(broker_factory)
     assert try_connect(b, "c1", "alice", "wrong") == 0
+    early = m.connected(b.port, "early", username="alice", password="bad")
     assert switch(b, "mqttd_auth_username", True) == {"code": 0}
+    # a connection made before the switch is not dropped by it
+    early.send(m.pingreq())
+    early.expect(m.PINGRESP)
     assert try_connect(b, "c1", "alice", "wrong") == 4
     assert try_connect(b, "c1", "alice", None) == 4
     assert try_connect(b, "c1", "alice", "alice-pw") == 0
@@ -251,3 +255,23 @@ def test_plugin_state_persists_across_restart(broker):
     s = m.connected(broker.port, "ps")
     assert s.subscribe(("p/r", 0)) == [0]
     s.expect_nothing(0.3)
+
+
+def test_acl_per_client_publish_with_c(broker_factory):
+    """%c in a rule: each device may publish only under its own id."""
+    b = acl_broker(broker_factory,
+                   "allow all publish devices/%c/#\n"
+                   "deny all publish devices/#\n")
+    assert switch(b, "mqttd_acl_file", True) == {"code": 0}
+    sub = m.connected(b.port, "watch")
+    assert sub.subscribe(("devices/#", 0)) == [0]
+    d1 = m.connected(b.port, "d1")
+    d1.send(m.publish("devices/d1/temp", b"ok"))
+    d1.send(m.publish("devices/d2/temp", b"spoof"))
+    d1.send(m.publish("other/x", b"free"))
+    assert sub.expect(m.PUBLISH).payload == b"ok"
+    sub.expect_nothing(0.3)
+    # the broker's own publish through the API is not subject to the ACL
+    assert b.ctl({"cmd": "publish", "topic": "devices/d2/temp",
+                  "payload": "api", "qos": 0})["code"] == 0
+    assert sub.expect(m.PUBLISH).payload == b"api"
