@@ -23,6 +23,7 @@ struct col_tab {
 	uint32_t       *free;
 	uint32_t       *pos;  /* slot -> its position in occ */
 	uint32_t       *gen;  /* the writer's copy of each slot's gen */
+	uint32_t       *prev; /* chain back links: slot + 1, 0 = bucket */
 	uint32_t        wseq; /* section counter: record counts come from it */
 };
 

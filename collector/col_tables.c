@@ -115,7 +115,9 @@ col__tabs_init(col *c)
 		t->free = calloc(d->cap, sizeof(uint32_t));
 		t->pos = calloc(d->cap, sizeof(uint32_t));
 		t->gen = calloc(d->cap, sizeof(uint32_t));
-		if (t->free == NULL || t->pos == NULL || t->gen == NULL)
+		t->prev = calloc(d->cap, sizeof(uint32_t));
+		if (t->free == NULL || t->pos == NULL || t->gen == NULL
+		    || t->prev == NULL)
 			return -ENOMEM;
 	}
 	c->arena.base = base + c->hdr->arena_off;
@@ -130,6 +132,7 @@ col__tabs_fini(col *c)
 		free(c->t[i].free);
 		free(c->t[i].pos);
 		free(c->t[i].gen);
+		free(c->t[i].prev);
 	}
 	for (int k = 0; k < SHM_ARENA_CLASSES; k++)
 		free(c->arena.free[k]);
@@ -278,33 +281,34 @@ chain_first(const struct col_tab *t, uint32_t b)
 static void
 chain_publish(struct col_tab *t, uint32_t slot, uint32_t b)
 {
+	uint32_t old = t->buckets[b];
+
+	t->prev[slot] = 0; /* the head: its predecessor is the bucket */
+	if (old && !SHM_IS_NULLS(old))
+		t->prev[old - 1] = slot + 1;
 	/* Release: the record (already stable, even count) and its `next`
 	 * before the head that makes it reachable; pairs with the reader's
 	 * acquire load of the head. */
 	SHM_ST_REL(&t->buckets[b], slot + 1);
 }
 
+/* O(1) with the writer's private back links (t->prev). */
 static void
 chain_unlink(struct col_tab *t, uint32_t slot)
 {
 	struct shm_rec_head *h = col__rec(t, slot);
-	uint32_t             b = h->hash & t->mask;
-	uint32_t            *link = &t->buckets[b];
+	uint32_t             p = t->prev[slot], nxt = h->next;
 
-	for (uint32_t n = 0; n <= t->cap; n++) {
-		uint32_t v = *link;
-
-		if (v == 0 || SHM_IS_NULLS(v))
-			return; /* not found: cannot happen */
-		if (v - 1 == slot) {
-			/* Relaxed: the successor was published by its own
-			 * insertion; the unlinked slot keeps its `next`, so
-			 * a reader standing on it still reaches the rest. */
-			SHM_ST(link, h->next);
-			return;
-		}
-		link = &((struct shm_rec_head *) col__rec(t, v - 1))->next;
-	}
+	/* Relaxed: the successor was published by its own insertion; the
+	 * unlinked slot keeps its `next`, so a reader standing on it still
+	 * reaches the rest of the chain. */
+	if (p == 0)
+		SHM_ST(&t->buckets[h->hash & t->mask], nxt);
+	else
+		SHM_ST(
+		    &((struct shm_rec_head *) col__rec(t, p - 1))->next, nxt);
+	if (nxt && !SHM_IS_NULLS(nxt))
+		t->prev[nxt - 1] = p;
 }
 
 static void

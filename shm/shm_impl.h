@@ -30,7 +30,7 @@
 #define SHM_PAGE_CHUNK  64
 
 struct shm_seen {
-	uint32_t slot, gen;
+	uint32_t slot, gen, epoch; /* valid while epoch == seen_epoch */
 };
 
 struct shm_reader {
@@ -53,7 +53,8 @@ struct shm_reader {
 	char            *scratch; /* 2 * SHM_SCRATCH_STR */
 	uint32_t         idx[SHM_PAGE_CHUNK];
 	struct shm_seen *seen;
-	size_t           nseen, capseen;
+	size_t           nseen, capseen; /* capseen: 0 or a power of 2 */
+	uint32_t         seen_epoch;
 	uint64_t         retries;     /* for tests and benchmarks */
 	uint64_t         deadline_ns; /* of the current call; 0: not set */
 };

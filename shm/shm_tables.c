@@ -342,24 +342,55 @@ shm_routes_page(
 	return page(r, &v, offset, limit);
 }
 
-/* Remembers (slot, gen) delivered by a multi-record lookup. */
+/*
+ * Remembers (slot, gen) delivered by a multi-record lookup: an open-
+ * addressing set whose entries carry the lookup's epoch, so starting a
+ * new lookup clears it in O(1).  Returns 1 if new, 0 if seen, -ENOMEM.
+ */
+static int
+seen_grow(shm_reader *r)
+{
+	size_t           n = r->capseen ? r->capseen * 2 : 64;
+	struct shm_seen *p = calloc(n, sizeof(*p)), *old = r->seen;
+	size_t           oldcap = r->capseen;
+
+	if (p == NULL)
+		return -ENOMEM;
+	r->seen = p;
+	r->capseen = n;
+	r->nseen = 0;
+	for (size_t i = 0; i < oldcap; i++) {
+		struct shm_seen *e = &old[i];
+
+		if (e->epoch == r->seen_epoch) {
+			size_t k = (e->slot * 2654435761u) & (n - 1);
+
+			while (p[k].epoch == r->seen_epoch)
+				k = (k + 1) & (n - 1);
+			p[k] = *e;
+			r->nseen++;
+		}
+	}
+	free(old);
+	return 0;
+}
+
 static int
 seen_add(shm_reader *r, uint32_t slot, uint32_t gen)
 {
-	for (size_t i = 0; i < r->nseen; i++)
-		if (r->seen[i].slot == slot && r->seen[i].gen == gen)
-			return 0;
-	if (r->nseen == r->capseen) {
-		size_t           n = r->capseen ? r->capseen * 2 : 16;
-		struct shm_seen *p = realloc(r->seen, n * sizeof(*p));
+	size_t k;
 
-		if (p == NULL)
-			return -ENOMEM;
-		r->seen = p;
-		r->capseen = n;
+	if ((r->nseen + 1) * 2 > r->capseen && seen_grow(r) < 0)
+		return -ENOMEM;
+	k = (slot * 2654435761u) & (r->capseen - 1);
+	while (r->seen[k].epoch == r->seen_epoch) {
+		if (r->seen[k].slot == slot && r->seen[k].gen == gen)
+			return 0;
+		k = (k + 1) & (r->capseen - 1);
 	}
-	r->seen[r->nseen].slot = slot;
-	r->seen[r->nseen].gen = gen;
+	r->seen[k].slot = slot;
+	r->seen[k].gen = gen;
+	r->seen[k].epoch = r->seen_epoch;
 	r->nseen++;
 	return 1;
 }
@@ -388,6 +419,11 @@ lookup(shm_reader *r, const struct visit *v, const char *key, size_t len,
 	buckets = (const uint32_t *) (r->base + d->buckets_off);
 	h32 = shm_hash32(shm_hash(r->seed, key, len));
 	b = h32 & (d->nbuckets - 1);
+	if (++r->seen_epoch == 0) { /* wrapped: forget every old entry */
+		if (r->seen)
+			memset(r->seen, 0, r->capseen * sizeof(*r->seen));
+		r->seen_epoch = 1;
+	}
 	r->nseen = 0;
 	for (unsigned n = 0;; n++) {
 		/* Acquire: pairs with the release store that published the
@@ -411,8 +447,9 @@ lookup(shm_reader *r, const struct visit *v, const char *key, size_t len,
 					return rc;
 				if (rc == 1 && s[0].len == len
 				    && memcmp(s[0].ptr, key, len) == 0
-				    && (rc = seen_add(r, slot, img.h.gen))
-				        != 0) {
+				    && (!multi
+				        || (rc = seen_add(r, slot, img.h.gen))
+				            != 0)) {
 					if (rc < 0)
 						return rc;
 					rc = deliver(r, v, &img, s);

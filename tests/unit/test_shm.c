@@ -914,6 +914,91 @@ T_TEST(heartbeat_stale)
 	col_close(&c);
 }
 
+/* One client with many subscriptions: one long chain, removed in a
+ * scattered order; the rest of the chain stays reachable every step. */
+T_TEST(many_subscriptions_one_client)
+{
+	col        *c = open_col(512, 0);
+	shm_reader *r = open_reader();
+	struct got *g = calloc(1, sizeof(*g));
+	col_ref     refs[300];
+	char        topic[32];
+	int         live = 300;
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(topic, sizeof(topic), "t/%d", i);
+		refs[i]
+		    = col_subscribed(c, "many", 4, topic, strlen(topic), 1);
+		T_ASSERT(refs[i] != COL_NONE);
+	}
+	T_ASSERT(col_subscribed(c, "few", 3, "x", 1, 0) != COL_NONE);
+	T_EQ(shm_subscriptions_of(r, "many", 4, on_sub, g), 300);
+	for (int k = 0; k < 300; k++) {
+		int i = (k * 7) % 300; /* 7 and 300 are coprime */
+
+		col_unsubscribed(c, refs[i]);
+		live--;
+		if (k % 25 == 0 || live < 5) {
+			g->n = 0;
+			T_EQ(shm_subscriptions_of(r, "many", 4, on_sub, g),
+			    live);
+			T_EQ(shm_subscriptions_of(r, "few", 3, on_sub, g), 1);
+		}
+	}
+	T_EQ(shm_subscriptions_total(r), 1);
+	free(g);
+	shm_reader_close(&r);
+	col_close(&c);
+}
+
+/* Random churn in a small table against a model of what is live. */
+T_TEST(churn_against_model)
+{
+	col        *c = open_col(64, 1 << 16);
+	shm_reader *r = open_reader();
+	col_ref     refs[96] = { 0 };
+	char        id[160];
+	uint64_t    x = 0x2545f4914f6cdd1dull;
+	int         live = 0;
+
+	for (int op = 0; op < 20000; op++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int i = (int) (x % 96);
+
+		/* some ids long enough for the arena */
+		snprintf(id, sizeof(id), "id-%d-%0*d", i, (i % 5) * 30, i);
+		if (refs[i]) {
+			col_client_disconnected(c, refs[i]);
+			refs[i] = COL_NONE;
+			live--;
+		} else {
+			refs[i] = connect_v4(c, id, NULL, (uint16_t) i);
+			if (refs[i] != COL_NONE)
+				live++;
+			else
+				T_EQ(live, 64); /* full */
+		}
+		if (op % 97 == 0) {
+			struct got g = { 0 };
+
+			T_EQ(shm_clients_total(r), live);
+			for (int k = 0; k < 96; k++) {
+				snprintf(id, sizeof(id), "id-%d-%0*d", k,
+				    (k % 5) * 30, k);
+				T_EQ(shm_client_get(
+				         r, id, strlen(id), on_client, &g),
+				    refs[k] ? 1 : 0);
+				if (refs[k])
+					T_EQ(g.c.port, k);
+			}
+		}
+	}
+	shm_reader_close(&r);
+	col_close(&c);
+}
+
 /* mqttdctl prints what the segment holds (integration tests rely on it). */
 T_TEST(mqttdctl_json)
 {
@@ -969,6 +1054,8 @@ static const struct t_case cases[] = {
 	T_ENTRY(corrupt_records),
 	T_ENTRY(random_garbage),
 	T_ENTRY(heartbeat_stale),
+	T_ENTRY(many_subscriptions_one_client),
+	T_ENTRY(churn_against_model),
 	T_ENTRY(mqttdctl_json),
 };
 
