@@ -516,13 +516,15 @@ mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid)
 		return;
 	}
 	if (s->aw_len == s->aw_cap) {
-		uint16_t cap = s->aw_cap ? (uint16_t) (s->aw_cap * 2) : 4;
+		uint32_t cap = s->aw_cap ? s->aw_cap * 2u : 4u;
 
+		if (cap > 65535)
+			cap = 65535;
 		a = realloc(s->aw, cap * sizeof(*a));
 		if (a == NULL)
 			return;
 		s->aw = a;
-		s->aw_cap = cap;
+		s->aw_cap = (uint16_t) cap;
 	}
 	a = &s->aw[s->aw_len];
 	a->msg = mq__pub_hold(p);
