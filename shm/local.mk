@@ -23,7 +23,7 @@ EXTRA_DIST += tests/fuzz/fuzz_shm_reader.c
 fuzz/fuzz_shm_reader: tests/fuzz/fuzz_shm_reader.c shm/shm_names.c \
 		shm/shm_reader.c shm/shm_tables.c collector/col.c \
 		collector/col_tables.c
-	$(FUZZ_LINK) $^ $(LIBS)
+	$(FUZZ_LINK) -DSHM_BUDGET_NS=200000 $^ $(LIBS)
 
 # The torture test: a writer churning, 4 readers verifying checksums while
 # being SIGKILLed and SIGSTOPped (3 s here; ./dev bench shm-torture runs

@@ -18,13 +18,15 @@
  * cover a writer inside a section (tens of ns); past them the reader
  * yields (the writer may be preempted mid-section) until the call's
  * budget is spent, so one public call never waits much more than
- * SHM_BUDGET_NS however many records are stuck (a broker that died
+ * SHM_BUDGET_NS (10 ms) however many records are stuck (a broker that died
  * inside a section leaves its count odd for good).
  */
 #define SHM_TRIES      4096
 #define SHM_SPIN_TRIES 64
-#define SHM_BUDGET_NS  2000000
-#define SHM_STALE_MS   3000
+#ifndef SHM_BUDGET_NS          /* the fuzzer lowers it to run faster */
+#define SHM_BUDGET_NS 10000000 /* a scheduler slice or two */
+#endif
+#define SHM_STALE_MS 3000
 
 #define SHM_SCRATCH_STR (SHM_STR_MAX + 9) /* one string + NUL, 8-rounded */
 #define SHM_PAGE_CHUNK  64
