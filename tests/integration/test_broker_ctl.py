@@ -274,3 +274,24 @@ def test_ctl_empty_line_gets_109(broker):
     """An empty line is a line that is not JSON: per the contract it gets
     109 (and so a client never waits forever for its reply)."""
     assert broker.ctl_raw(b"\n", timeout=2)["code"] == 109
+
+
+def test_ctl_subscribe_connected_client(broker):
+    """subscribe on behalf of a connected client: it starts receiving at
+    once (no SUBACK on the wire: the client did not ask), and the segment
+    lists the subscription; unsubscribe stops it."""
+    c = m.connected(broker.port, "on1")
+    assert broker.ctl({"cmd": "subscribe", "client_id": "on1",
+                       "topic": "live/#", "qos": 0}) == {"code": 0}
+    broker.wait_segment("subscriptions", lambda v: [
+        (s["topic"], s["qos"]) for s in rows(v, "subscriptions")
+        if s["client_id"] == "on1"] == [("live/#", 0)])
+    assert broker.ctl({"cmd": "publish", "topic": "live/a",
+                       "payload": "1", "qos": 0})["code"] == 0
+    p = c.expect(m.PUBLISH)
+    assert (p.topic, p.payload) == ("live/a", b"1")
+    assert broker.ctl({"cmd": "unsubscribe", "client_id": "on1",
+                       "topic": "live/#"}) == {"code": 0}
+    assert broker.ctl({"cmd": "publish", "topic": "live/a",
+                       "payload": "2", "qos": 0})["code"] == 0
+    c.expect_nothing(0.3)
