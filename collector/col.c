@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +126,22 @@ fill_header(col *c, const struct col_config *cfg)
 	h->proc.heartbeat_ms = now_ms();
 }
 
+/*
+ * The object is sparse: its pages are allocated on first touch, and a
+ * touch that finds tmpfs full is a SIGBUS in the broker.  So refuse a
+ * size the filesystem could not hold right now (a container's 64 MiB
+ * /dev/shm, say) instead of dying later.
+ */
+static bool
+room_for(int fd, size_t size)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(fd, &sv) < 0)
+		return true; /* cannot tell: let ftruncate decide */
+	return (uint64_t) sv.f_bavail * sv.f_frsize >= size;
+}
+
 static int
 map_segment(col *c, const struct col_config *cfg)
 {
@@ -139,6 +156,15 @@ map_segment(col *c, const struct col_config *cfg)
 	fd = create_fd(cfg->shm_name);
 	if (fd < 0)
 		return fd;
+	if (!room_for(fd, c->size)) {
+		fprintf(stderr,
+		    "col: %s: %zu bytes do not fit the free space of its "
+		    "filesystem (fstatvfs); lower the capacities\n",
+		    cfg->shm_name, c->size);
+		close(fd);
+		shm_unlink(cfg->shm_name);
+		return -ENOSPC;
+	}
 	/* umask may have cleared group read; the mode is part of the
 	 * contract readers check. */
 	if (fchmod(fd, 0640) < 0 || ftruncate(fd, (off_t) c->size) < 0) {

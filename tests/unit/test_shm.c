@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 static char seg_name[64];
 
@@ -255,6 +256,28 @@ T_TEST(leftover_of_dead_broker)
 	T_EQ(n.pid, getpid());
 	shm_reader_close(&r);
 	col_close(&c);
+}
+
+/* A segment larger than /dev/shm can hold is refused up front (touching
+ * its pages later would be a SIGBUS in the broker). */
+T_TEST(no_room)
+{
+	struct col_config cfg = { .shm_name = name_new(),
+		.max_clients = 16,
+		.string_arena_bytes = UINT64_C(1) << 40 };
+	struct statvfs    sv;
+	col              *c = NULL;
+	int               rc = col_open(&c, &cfg);
+
+	T_EQ(statvfs("/dev/shm", &sv), 0);
+	if ((uint64_t) sv.f_bavail * sv.f_frsize < (UINT64_C(32) << 30)) {
+		T_EQ(rc, -ENOSPC);
+		T_EQ(shm_open(seg_name, O_RDONLY, 0), -1); /* nothing left */
+	} else {
+		T_EQ(rc,
+		    0); /* a huge /dev/shm: the arena is capped at 32 GiB */
+		col_close(&c);
+	}
 }
 
 T_TEST(untrusted_mode)
@@ -1040,6 +1063,7 @@ static const struct t_case cases[] = {
 	T_ENTRY(names),
 	T_ENTRY(node_and_create),
 	T_ENTRY(leftover_of_dead_broker),
+	T_ENTRY(no_room),
 	T_ENTRY(untrusted_mode),
 	T_ENTRY(clients),
 	T_ENTRY(sessions),
