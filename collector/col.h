@@ -28,7 +28,13 @@
 
 typedef struct col col;
 
-/* A record's slot; COL_NONE when the record is not mirrored (overflow). */
+/*
+ * A record's slot; COL_NONE when the record is not mirrored (overflow).
+ * A ref is valid until its removal call.  Removals ignore a stale ref;
+ * updates (col_session_update, col_subscription_qos) only range-check it,
+ * so that they never load from the segment: a stale ref there writes
+ * counters into a free or reused slot.
+ */
 typedef uint32_t col_ref;
 #define COL_NONE ((col_ref) 0)
 
@@ -43,6 +49,12 @@ struct col_config {
 	uint32_t    max_routes;
 	uint64_t    string_arena_bytes; /* for strings past the inline cap */
 };
+/*
+ * Zero capacities take defaults: 131072 clients, sessions = clients,
+ * subscriptions and routes = 4 x clients, a 64 MiB arena (at most 32 GiB).
+ * Each client with a session and 2 subscriptions costs about 550 bytes of
+ * segment (680 with a route of its own); see docs/architecture.md.
+ */
 
 /*
  * Creates the segment (O_EXCL, mode 0640, memory committed lazily).  A
@@ -61,7 +73,11 @@ struct col_proc {
 	uint64_t clients_max_conf;
 };
 
-/* Refreshes the heartbeat and process figures; call about once a second. */
+/*
+ * Refreshes the heartbeat and process figures; call about once a second:
+ * readers report a broker whose heartbeat is older than 3 s as stopped
+ * (shm_reader_refresh() gives -ESTALE).  p may be NULL (beat only).
+ */
 void col_heartbeat(col *c, const struct col_proc *p);
 
 /* Clients: one per live connection. */
@@ -75,7 +91,8 @@ struct col_client {
 	uint8_t                proto_ver;
 	uint16_t               keepalive;
 	int64_t                connected_at;
-	uint32_t listener; /* index of col_listener_add() order */
+	uint32_t listener; /* 0-based index in col_listener_add() order,
+	                      i.e. that call's col_ref - 1 */
 };
 col_ref col_client_connected(col *c, const struct col_client *cl);
 void    col_client_disconnected(col *c, col_ref ref);

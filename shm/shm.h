@@ -229,13 +229,21 @@ void shm_reader_close(shm_reader **r);
  * Checks boot id and heartbeat; if the broker restarted, re-maps the new
  * segment.  Returns 0 when the mapping is current and the broker alive,
  * -ESTALE when the broker is not heartbeating, -ENOENT when no segment
- * exists.  Cheap enough to call once per request.
+ * exists.  Cheap enough to call once per request (one shm_open + fstat).
+ * The other calls read the mapping as of the last open or refresh and do
+ * not check liveness themselves; after -ENOENT/-ESTALE they still serve
+ * the old mapping's last state.
  */
 int shm_reader_refresh(shm_reader *r);
 
 int shm_node_get(shm_reader *r, shm_node *out);
 
-/* Consistent snapshots: all metrics, all stats at one instant. */
+/*
+ * Counters.  shm_stats_get returns all 14 stats as one snapshot (a
+ * two-copy latch).  shm_metrics_get loads each of the 38 monotonic
+ * counters atomically (never torn) but not all at one instant: the
+ * broker adds to them per packet without any section around them.
+ */
 int shm_metrics_get(shm_reader *r, uint64_t out[SHM_METRIC_COUNT]);
 int shm_stats_get(shm_reader *r, uint64_t out[SHM_STAT_COUNT]);
 
