@@ -59,7 +59,9 @@ struct col_config {
 /*
  * Creates the segment (O_EXCL, mode 0640, memory committed lazily).  A
  * leftover segment of the same name whose broker pid is dead is removed
- * first; one whose broker is alive makes this fail with -EEXIST.
+ * first; one whose broker is alive makes this fail with -EEXIST.  A size
+ * the filesystem (/dev/shm) has no room for fails with -ENOSPC: pages are
+ * only allocated when first touched, and a failed touch would be SIGBUS.
  */
 int col_open(col **out, const struct col_config *cfg);
 
