@@ -8,7 +8,9 @@
 # that accepts everything.  Rounds alternate between the two; the medians
 # are compared.  Last line: {"auth_rps": A, "noauth_rps": N, "ratio": A/N,
 # "auth_cpu_us_per_req": .., "noauth_cpu_us_per_req": .., "cpu_ratio":
-# noauth/auth CPU per request, "rounds": R, "seconds": S, "workers": W}.
+# noauth/auth CPU per request, "check_cpu_us": the cached check alone,
+# "check_share": it over the CPU a request costs without auth, "rounds": R,
+# "seconds": S, "workers": W}.
 # Target: ratio >= 0.90.
 set -eu
 
@@ -66,6 +68,43 @@ main=$(ls "$build"/fcgi/mqttd_api-api_main.o) || die "no api_main object"
 gcc $flags -o "$tmp/noauth/mqttd-api" "$main" "$tmp/obj"/*.o "$tmp/pass.c" \
 	$libs || die "could not link the no-auth twin"
 ln -s "$build/mqttd" "$tmp/noauth/mqttd"
+
+# The cached check alone, in CPU time (what a request with verified
+# credentials pays in the worker): api_auth_check in a loop.
+printf 'admin:%s\n' "$(openssl passwd -6 public)" >"$tmp/users"
+cat >"$tmp/check.c" <<'EOF'
+#include "fcgi/api_auth.h"
+#include <stdio.h>
+#include <time.h>
+static double cpu_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+int main(int argc, char **argv)
+{
+	api_auth   *a;
+	const char *h = "Basic YWRtaW46cHVibGlj";
+	int         n = 200000;
+	double      t0;
+	if (argc != 2 || api_auth_new(&a, argv[1]) != 0 ||
+	    api_auth_check(a, h, 1) != 0)
+		return 1;
+	t0 = cpu_ns();
+	for (int i = 0; i < n; i++)
+		if (api_auth_check(a, h, 0) != 0)
+			return 1;
+	printf("%.2f\n", (cpu_ns() - t0) / n / 1e3);
+	api_auth_free(&a);
+	return 0;
+}
+EOF
+# shellcheck disable=SC2086
+gcc $flags -I"$top" -I"$build" -o "$tmp/check" "$tmp/check.c" \
+	"$build/libapi.a" $libs || die "could not build the check loop"
+check_us=$("$tmp/check" "$tmp/users") || die "the check loop failed"
+say "cached check: $check_us us CPU"
 
 freeport() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -130,8 +169,14 @@ a_all= n_all= ac_all= nc_all=
 r=0
 while [ $r -lt "$rounds" ]; do
 	r=$((r + 1))
-	a=$(run "$port_auth" "$sid_auth")
-	n=$(run "$port_noauth" "$sid_noauth")
+	# Alternate which goes first, so that neither always follows the other.
+	if [ $((r % 2)) -eq 1 ]; then
+		a=$(run "$port_auth" "$sid_auth")
+		n=$(run "$port_noauth" "$sid_noauth")
+	else
+		n=$(run "$port_noauth" "$sid_noauth")
+		a=$(run "$port_auth" "$sid_auth")
+	fi
 	[ "$a" != bad ] && [ "$n" != bad ] || { cat "$tmp/wrk.log" >&2; die "non-2xx answers"; }
 	say "round $r: auth ${a% *} req/s ${a#* } us CPU/req, no auth ${n% *} req/s ${n#* } us CPU/req"
 	a_all="$a_all ${a% *}" n_all="$n_all ${n% *}"
@@ -142,7 +187,8 @@ a=$(median "$a_all")
 n=$(median "$n_all")
 ac=$(median "$ac_all")
 nc=$(median "$nc_all")
-printf '{"auth_rps": %s, "noauth_rps": %s, "ratio": %s, "auth_cpu_us_per_req": %s, "noauth_cpu_us_per_req": %s, "cpu_ratio": %s, "rounds": %s, "seconds": %s, "workers": %s}\n' \
+printf '{"auth_rps": %s, "noauth_rps": %s, "ratio": %s, "auth_cpu_us_per_req": %s, "noauth_cpu_us_per_req": %s, "cpu_ratio": %s, "check_cpu_us": %s, "check_share": %s, "rounds": %s, "seconds": %s, "workers": %s}\n' \
 	"$a" "$n" "$(awk -v a="$a" -v n="$n" 'BEGIN {printf "%.3f", a / n}')" \
 	"$ac" "$nc" "$(awk -v a="$ac" -v n="$nc" 'BEGIN {printf "%.3f", n / a}')" \
+	"$check_us" "$(awk -v c="$check_us" -v n="$nc" 'BEGIN {printf "%.3f", c / n}')" \
 	"$rounds" "$secs" "$workers"
