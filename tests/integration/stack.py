@@ -231,10 +231,10 @@ class Stack:
             if p is None:
                 continue
             if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                # The leader stops its own children (signalling the whole
+                # group races nginx's master, which logs an [alert] when
+                # a worker it signals is already gone).
+                p.send_signal(signal.SIGTERM)
                 try:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
