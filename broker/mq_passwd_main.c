@@ -2,12 +2,17 @@
  * mqttd-passwd: adds, replaces or deletes one NAME:HASH entry of an auth
  * file of mqttd_auth_username / mqttd_auth_clientid.
  *
- *     mqttd-passwd [-6] FILE NAME     password: first line of stdin
+ *     mqttd-passwd [-6|-y] FILE NAME  password: first line of stdin
  *     mqttd-passwd -D FILE NAME       delete NAME
  *
- * The hash is yescrypt ("$y$"), or SHA-512 crypt ("$6$") with -6.  The
- * file is rewritten atomically (mq_plugins_write_file) and created with
- * mode 0600; other lines, comments included, are kept as they are.
+ * The hash is SHA-512 crypt ("$6$", 5000 rounds), or yescrypt ("$y$")
+ * with -y.  SHA-512 is the default because the broker verifies in its
+ * event loop: a first login and every wrong password cost one crypt, some
+ * ms for SHA-512 and about 20 times that for yescrypt, during which no
+ * other client is served (the broker then remembers a good password; see
+ * creds_verify in mq_plugins.c).  The file is rewritten atomically
+ * (mq_plugins_write_file) and created with mode 0600; other lines,
+ * comments included, are kept as they are.
  * Send the broker SIGHUP to re-read it.
  */
 #include "config.h"
@@ -28,7 +33,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: mqttd-passwd [-6] FILE NAME  (password on "
+	    "usage: mqttd-passwd [-6|-y] FILE NAME  (password on "
 	    "stdin)\n       mqttd-passwd -D FILE NAME\n");
 	exit(2);
 }
@@ -146,16 +151,18 @@ add_entry(struct buf *b, const char *name, bool sha512)
 int
 main(int argc, char **argv)
 {
-	bool        sha512 = false, del = false, found;
+	bool        sha512 = true, del = false, found;
 	struct buf  b = { 0 };
 	const char *path, *name;
 	struct stat st;
 	unsigned    mode = 0600;
 	int         opt, rc;
 
-	while ((opt = getopt(argc, argv, "6D")) != -1) {
+	while ((opt = getopt(argc, argv, "6yD")) != -1) {
 		if (opt == '6')
 			sha512 = true;
+		else if (opt == 'y')
+			sha512 = false;
 		else if (opt == 'D')
 			del = true;
 		else

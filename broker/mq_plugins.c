@@ -22,6 +22,8 @@
  * a log line naming file and line, and that entry does not exist.  Blank
  * lines and lines starting with '#' are skipped; for a name listed twice
  * the first entry wins.  `mqttd-passwd FILE NAME` writes such entries.
+ * A password crypt(3) accepted is then remembered (creds_verify), so only
+ * a user's first login and wrong passwords pay for the slow hash.
  *
  * ACL file (mqttd_acl_file), one rule a line, first match wins, no match
  * allows (EMQ's acl_nomatch = allow):
@@ -61,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +75,10 @@ struct mq_cred {
 	size_t   name_len;
 	char    *hash;
 	unsigned line; /* first entry wins on duplicates */
+	/* HMAC of the last password crypt(3) accepted for this entry (see
+	 * creds_verify); mutable through a const mq_plugins: a cache. */
+	bool    ok_valid;
+	uint8_t ok_mac[32];
 };
 
 struct mq_creds {
@@ -107,6 +114,8 @@ struct mq_plugins {
 	char            *acl_file;
 	bool             allow_anonymous;
 	bool             active[MQ_PLUGIN_COUNT];
+	bool             cache_on; /* cache_key is random */
+	uint8_t          cache_key[32];
 	struct mq_creds  users;
 	struct mq_creds  clients;
 	struct acl_rules acl;
@@ -351,6 +360,7 @@ creds_line(
 	v[c->n].name = dup_n(line, v[c->n].name_len);
 	v[c->n].hash = hash;
 	v[c->n].line = lineno;
+	v[c->n].ok_valid = false;
 	if (v[c->n].name == NULL) {
 		free(hash);
 		return -ENOMEM;
@@ -418,7 +428,7 @@ creds_load(struct mq_creds *c, const char *path)
 	return 0;
 }
 
-static const struct mq_cred *
+static struct mq_cred *
 creds_find(const struct mq_creds *c, const char *name, size_t len)
 {
 	size_t lo = 0, hi = c->n;
@@ -436,6 +446,202 @@ creds_find(const struct mq_creds *c, const char *name, size_t len)
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+/* ---- SHA-256 and HMAC (FIPS 180-4, RFC 2104), for the verify cache ---- */
+
+struct sha256 {
+	uint32_t h[8];
+	uint8_t  buf[64];
+	size_t   n;   /* bytes in buf */
+	uint64_t len; /* bytes hashed */
+};
+
+static const uint32_t sha256_k[64] = {
+	0x428a2f98,
+	0x71374491,
+	0xb5c0fbcf,
+	0xe9b5dba5,
+	0x3956c25b,
+	0x59f111f1,
+	0x923f82a4,
+	0xab1c5ed5,
+	0xd807aa98,
+	0x12835b01,
+	0x243185be,
+	0x550c7dc3,
+	0x72be5d74,
+	0x80deb1fe,
+	0x9bdc06a7,
+	0xc19bf174,
+	0xe49b69c1,
+	0xefbe4786,
+	0x0fc19dc6,
+	0x240ca1cc,
+	0x2de92c6f,
+	0x4a7484aa,
+	0x5cb0a9dc,
+	0x76f988da,
+	0x983e5152,
+	0xa831c66d,
+	0xb00327c8,
+	0xbf597fc7,
+	0xc6e00bf3,
+	0xd5a79147,
+	0x06ca6351,
+	0x14292967,
+	0x27b70a85,
+	0x2e1b2138,
+	0x4d2c6dfc,
+	0x53380d13,
+	0x650a7354,
+	0x766a0abb,
+	0x81c2c92e,
+	0x92722c85,
+	0xa2bfe8a1,
+	0xa81a664b,
+	0xc24b8b70,
+	0xc76c51a3,
+	0xd192e819,
+	0xd6990624,
+	0xf40e3585,
+	0x106aa070,
+	0x19a4c116,
+	0x1e376c08,
+	0x2748774c,
+	0x34b0bcb5,
+	0x391c0cb3,
+	0x4ed8aa4a,
+	0x5b9cca4f,
+	0x682e6ff3,
+	0x748f82ee,
+	0x78a5636f,
+	0x84c87814,
+	0x8cc70208,
+	0x90befffa,
+	0xa4506ceb,
+	0xbef9a3f7,
+	0xc67178f2,
+};
+
+#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64], v[8], t1, t2;
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t) p[4 * i] << 24
+		    | (uint32_t) p[4 * i + 1] << 16
+		    | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++)
+		w[i] = w[i - 16] + w[i - 7]
+		    + (ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18)
+		        ^ (w[i - 15] >> 3))
+		    + (ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19)
+		        ^ (w[i - 2] >> 10));
+	memcpy(v, h, sizeof(v));
+	for (int i = 0; i < 64; i++) {
+		t1 = v[7]
+		    + (ROR32(v[4], 6) ^ ROR32(v[4], 11) ^ ROR32(v[4], 25))
+		    + ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha256_k[i] + w[i];
+		t2 = (ROR32(v[0], 2) ^ ROR32(v[0], 13) ^ ROR32(v[0], 22))
+		    + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		memmove(v + 1, v, 7 * sizeof(v[0]));
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (int i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+static void
+sha256_init(struct sha256 *c)
+{
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+		0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+
+	memcpy(c->h, iv, sizeof(iv));
+	c->n = 0;
+	c->len = 0;
+}
+
+static void
+sha256_update(struct sha256 *c, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	c->len += n;
+	while (n > 0) {
+		size_t take = 64 - c->n < n ? 64 - c->n : n;
+
+		memcpy(c->buf + c->n, p, take);
+		c->n += take;
+		p += take;
+		n -= take;
+		if (c->n == 64) {
+			sha256_block(c->h, c->buf);
+			c->n = 0;
+		}
+	}
+}
+
+static void
+sha256_final(struct sha256 *c, uint8_t out[32])
+{
+	uint64_t bits = c->len * 8;
+	uint8_t  pad = 0x80, zero = 0, be[8];
+
+	sha256_update(c, &pad, 1);
+	while (c->n != 56)
+		sha256_update(c, &zero, 1);
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t) (bits >> (56 - 8 * i));
+	sha256_update(c, be, 8);
+	for (int i = 0; i < 8; i++)
+		for (int j = 0; j < 4; j++)
+			out[4 * i + j] = (uint8_t) (c->h[i] >> (24 - 8 * j));
+	explicit_bzero(c, sizeof(*c));
+}
+
+/* HMAC-SHA-256 over a ++ b ++ c with a 32-byte key. */
+static void
+hmac3(const uint8_t key[32], const void *a, size_t an, const void *b,
+    size_t bn, const void *c, size_t cn, uint8_t out[32])
+{
+	uint8_t       pad[64], inner[32];
+	struct sha256 h;
+
+	memset(pad, 0x36, sizeof(pad));
+	for (int i = 0; i < 32; i++)
+		pad[i] ^= key[i];
+	sha256_init(&h);
+	sha256_update(&h, pad, 64);
+	sha256_update(&h, a, an);
+	sha256_update(&h, b, bn);
+	sha256_update(&h, c, cn);
+	sha256_final(&h, inner);
+	memset(pad, 0x5c, sizeof(pad));
+	for (int i = 0; i < 32; i++)
+		pad[i] ^= key[i];
+	sha256_init(&h);
+	sha256_update(&h, pad, 64);
+	sha256_update(&h, inner, 32);
+	sha256_final(&h, out);
+	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(inner, sizeof(inner));
+}
+
+int
+mq_plugins_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	struct sha256 h;
+
+	sha256_init(&h);
+	sha256_update(&h, data, len);
+	sha256_final(&h, out);
+	return 0;
 }
 
 /* Compares in time independent of where the strings first differ. */
@@ -478,14 +684,46 @@ password_matches(const char *hash, const char *pw, size_t pw_len)
 	return ok;
 }
 
+/*
+ * crypt(3) is slow on purpose (SHA-512 crypt some ms, yescrypt tens to
+ * hundreds), and it runs in the broker's event loop.  So a password that
+ * crypt accepted is remembered as HMAC-SHA-256(random per-process key,
+ * hash ++ NUL ++ password): the next CONNECT with the same password costs
+ * a microsecond.  A wrong password always pays the full crypt.  The key
+ * never leaves memory and a reload forgets every entry.
+ */
+static bool
+creds_verify(
+    const mq_plugins *p, struct mq_cred *e, const char *pw, size_t pw_len)
+{
+	uint8_t mac[32], d = 0;
+	bool    ok;
+
+	if (pw_len > MQ_PW_MAX || memchr(pw, '\0', pw_len) != NULL)
+		return false;
+	if (!p->cache_on)
+		return password_matches(e->hash, pw, pw_len);
+	hmac3(p->cache_key, e->hash, strlen(e->hash), "", 1, pw, pw_len, mac);
+	for (int i = 0; i < 32; i++)
+		d |= (uint8_t) (mac[i] ^ e->ok_mac[i]);
+	ok = e->ok_valid && d == 0;
+	if (!ok && password_matches(e->hash, pw, pw_len)) {
+		memcpy(e->ok_mac, mac, sizeof(mac));
+		e->ok_valid = true;
+		ok = true;
+	}
+	explicit_bzero(mac, sizeof(mac));
+	return ok;
+}
+
 enum verdict { V_IGNORE, V_ACCEPT, V_REJECT };
 
 /* One auth plugin of the chain, as EMQ 2.3's emq_auth_username does it. */
 static enum verdict
-creds_check(const struct mq_creds *c, const char *key, size_t key_len,
-    const char *pw, size_t pw_len)
+creds_check(const mq_plugins *p, const struct mq_creds *c, const char *key,
+    size_t key_len, const char *pw, size_t pw_len)
 {
-	const struct mq_cred *e;
+	struct mq_cred *e;
 
 	if (key == NULL || key_len == 0)
 		return V_IGNORE;
@@ -494,7 +732,7 @@ creds_check(const struct mq_creds *c, const char *key, size_t key_len,
 		return V_IGNORE;
 	if (pw == NULL)
 		return V_REJECT;
-	return password_matches(e->hash, pw, pw_len) ? V_ACCEPT : V_REJECT;
+	return creds_verify(p, e, pw, pw_len) ? V_ACCEPT : V_REJECT;
 }
 
 enum mq_auth_result
@@ -505,10 +743,10 @@ mq_plugins_authenticate(const mq_plugins *p, const char *client_id,
 	enum verdict v = V_IGNORE;
 
 	if (p->active[MQ_PLUGIN_AUTH_USERNAME])
-		v = creds_check(
-		    &p->users, username, username_len, password, password_len);
+		v = creds_check(p, &p->users, username, username_len, password,
+		    password_len);
 	if (v == V_IGNORE && p->active[MQ_PLUGIN_AUTH_CLIENTID])
-		v = creds_check(&p->clients, client_id, client_id_len,
+		v = creds_check(p, &p->clients, client_id, client_id_len,
 		    password, password_len);
 	switch (v) {
 	case V_ACCEPT:
@@ -1098,6 +1336,11 @@ mq_plugins_new(mq_plugins **out, const struct mq_plugins_config *cfg)
 	p->allow_anonymous = cfg->allow_anonymous;
 	for (int i = 0; i < MQ_PLUGIN_COUNT; i++)
 		p->active[i] = plugin_info[i].on;
+	/* Without a random key there is no verify cache, only crypt. */
+	p->cache_on = getrandom(p->cache_key, sizeof(p->cache_key), 0)
+	    == (ssize_t) sizeof(p->cache_key);
+	if (!p->cache_on)
+		plog("getrandom: %s; no password cache", strerror(errno));
 	if (p->state_path != NULL) {
 		rc = for_each_line(p->state_path, true, state_line, p->active);
 		if (rc == -ENOMEM) {
@@ -1128,6 +1371,7 @@ mq_plugins_free(mq_plugins **pp)
 	free(p->username_file);
 	free(p->clientid_file);
 	free(p->acl_file);
+	explicit_bzero(p->cache_key, sizeof(p->cache_key));
 	free(p);
 	*pp = NULL;
 }

@@ -201,7 +201,7 @@ def test_sys_topics_content(broker_factory):
 
 
 def test_mqttd_passwd_tool(tmp_path):
-    """mqttd-passwd: adds yescrypt entries (or SHA-512 with -6), replaces
+    """mqttd-passwd: adds SHA-512 crypt entries (yescrypt with -y), replaces
     an entry, deletes with -D, keeps other lines, mode 0600."""
     f = str(tmp_path / "users")
     tool = build_path("mqttd-passwd")
@@ -214,11 +214,11 @@ def test_mqttd_passwd_tool(tmp_path):
         fh.write("# keep me\n")
     os.chmod(f, 0o600)
     assert run(f, "a", pw="pa\n").returncode == 0
-    assert run("-6", f, "b", pw="pb\n").returncode == 0
+    assert run("-y", f, "b", pw="pb\n").returncode == 0
     lines = open(f).read().splitlines()
     assert lines[0] == "# keep me"
     ents = dict(x.split(":", 1) for x in lines[1:])
-    assert ents["a"].startswith("$y$") and ents["b"].startswith("$6$")
+    assert ents["a"].startswith("$6$") and ents["b"].startswith("$y$")
     old_a = ents["a"]
     assert run(f, "a", pw="pa2\n").returncode == 0
     ents = dict(x.split(":", 1) for x in open(f).read().splitlines()[1:])

@@ -12,9 +12,9 @@ PLUGINS = ["mqttd_retainer", "mqttd_auth_username", "mqttd_auth_clientid",
            "mqttd_acl_file", "mqttd_sys"]
 
 
-def passwd(path, name, password, sha512=False):
+def passwd(path, name, password, yescrypt=False):
     """Adds an entry with the mqttd-passwd tool."""
-    args = [build_path("mqttd-passwd")] + (["-6"] if sha512 else []) + \
+    args = [build_path("mqttd-passwd")] + (["-y"] if yescrypt else []) + \
         [path, name]
     r = subprocess.run(args, input=password + "\n", capture_output=True,
                        text=True, timeout=10)
@@ -55,8 +55,8 @@ def test_plugin_command_codes(broker):
 def auth_broker(broker_factory, *extra):
     b = broker_factory(start=False)
     uf = b.path("users.passwd")
-    passwd(uf, "alice", "alice-pw")
-    passwd(uf, "bob", "bob-pw", sha512=True)
+    passwd(uf, "alice", "alice-pw", yescrypt=True)
+    passwd(uf, "bob", "bob-pw")
     with open(uf, "a") as f:
         f.write("plain:plain-pw\n")  # refused: not a crypt hash
     b.extra_args = ["--username-file", uf, *extra]
