@@ -148,6 +148,23 @@ read_rec(
 	}
 }
 
+/* Dotted quad without inet_ntop's locale-free but general-purpose cost:
+ * a page formats twenty of these. */
+static void
+fmt_ipv4(const uint8_t ip[4], char *out)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = ip[i];
+
+		if (v >= 100)
+			*out++ = (char) ('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char) ('0' + v / 10 % 10);
+		*out++ = (char) ('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 static void
 to_client(const union rec_img *img, const shm_str s[2], shm_client *c)
 {
@@ -159,7 +176,7 @@ to_client(const union rec_img *img, const shm_str s[2], shm_client *c)
 	if (c->has_username)
 		c->username = s[1];
 	if (rc->family == 4)
-		inet_ntop(AF_INET, rc->ip, c->ipaddress, sizeof(c->ipaddress));
+		fmt_ipv4(rc->ip, c->ipaddress);
 	else if (rc->family == 6)
 		inet_ntop(
 		    AF_INET6, rc->ip, c->ipaddress, sizeof(c->ipaddress));

@@ -355,6 +355,31 @@ T_TEST(clients)
 	col_close(&c);
 }
 
+T_TEST(ipv4_text)
+{
+	static const char *const addrs[] = { "0.0.0.0", "255.255.255.255",
+		"10.100.9.200", "1.20.199.99", "192.168.0.1" };
+	col                     *c = open_col(16, 0);
+	shm_reader              *r = open_reader();
+	struct got               g = { 0 };
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		char               id[8];
+		struct col_client  cl
+		    = { .client_id = id, .peer = (struct sockaddr *) &sin };
+
+		snprintf(id, sizeof(id), "ip%zu", i);
+		cl.client_id_len = strlen(id);
+		T_EQ(inet_pton(AF_INET, addrs[i], &sin.sin_addr), 1);
+		T_ASSERT(col_client_connected(c, &cl) != COL_NONE);
+		T_EQ(shm_client_get(r, id, strlen(id), on_client, &g), 1);
+		T_STREQ(g.ip, addrs[i]);
+	}
+	shm_reader_close(&r);
+	col_close(&c);
+}
+
 T_TEST(sessions)
 {
 	col                      *c = open_col(16, 0);
@@ -1066,6 +1091,7 @@ static const struct t_case cases[] = {
 	T_ENTRY(no_room),
 	T_ENTRY(untrusted_mode),
 	T_ENTRY(clients),
+	T_ENTRY(ipv4_text),
 	T_ENTRY(sessions),
 	T_ENTRY(subscriptions_and_routes),
 	T_ENTRY(listeners_plugins_counters),
