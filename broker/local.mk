@@ -19,12 +19,17 @@ mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS)
 EXTRA_DIST += broker/mqttd.conf.example
 
 # Unit tests.
-check_PROGRAMS += tests/unit/test_mq_codec tests/unit/test_mq_trie
-TESTS += tests/unit/test_mq_codec tests/unit/test_mq_trie
+check_PROGRAMS += tests/unit/test_mq_codec tests/unit/test_mq_trie \
+	tests/unit/test_mq_broker
+TESTS += tests/unit/test_mq_codec tests/unit/test_mq_trie \
+	tests/unit/test_mq_broker
 tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
 tests_unit_test_mq_codec_LDADD = libmq.a
 tests_unit_test_mq_trie_SOURCES = tests/unit/test_mq_trie.c
 tests_unit_test_mq_trie_LDADD = libmq.a
+tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
+tests_unit_test_mq_broker_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) \
+	$(CRYPT_LIBS)
 
 # Fuzzers: the codec alone, and the handlers over socket-less connections.
 MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \

@@ -475,6 +475,13 @@ mq_broker_free(mq_broker **bp)
 	*bp = NULL;
 }
 
+uint64_t
+mq_broker_metric(const mq_broker *b, int metric)
+{
+	return metric >= 0 && metric < SHM_METRIC_COUNT ? b->metrics[metric]
+	                                                : 0;
+}
+
 void
 mq_broker_tick(mq_broker *b, uint64_t now_ms)
 {

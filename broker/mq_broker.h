@@ -52,12 +52,20 @@ int mq_broker_plugin(mq_broker *b, const char *name, size_t len, bool active);
 
 /*
  * Socket-less connections, for the handler fuzzer and unit tests: bytes
- * fed in are handled exactly as if read from a socket; output is counted
- * and discarded.  mq_conn_feed returns 0, or -EPIPE once the connection
+ * fed in are handled exactly as if read from a socket; output is kept
+ * until read with mq_conn_output.  mq_conn_feed returns 0, or -EPIPE once
+ * the connection
  * is closing (it is then freed by mq_broker_sweep or mq_broker_free).
  */
 mq_conn *mq_conn_virtual(mq_broker *b);
 int      mq_conn_feed(mq_conn *c, const uint8_t *buf, size_t len);
+/*
+ * Moves up to cap bytes of what the broker sent to a virtual connection
+ * into buf; returns the count.  Unread output counts against max_outbuf.
+ */
+size_t mq_conn_output(mq_conn *c, uint8_t *buf, size_t cap);
+/* A counter's current value (enum shm_metric), for tests. */
+uint64_t mq_broker_metric(const mq_broker *b, int metric);
 void     mq_broker_sweep(mq_broker *b);
 /* Runs the timers due at now_ms (CLOCK_MONOTONIC), as the loop would. */
 void mq_broker_tick(mq_broker *b, uint64_t now_ms);

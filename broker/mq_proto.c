@@ -760,3 +760,23 @@ mq_conn_feed(mq_conn *c, const uint8_t *buf, size_t len)
 	mq__flush_all(c->b);
 	return c->state == MQ_CS_CLOSING ? -EPIPE : 0;
 }
+
+size_t
+mq_conn_output(mq_conn *c, uint8_t *buf, size_t cap)
+{
+	struct mq_buf *o = &c->out;
+	size_t         n = o->len - o->off;
+
+	if (n > cap)
+		n = cap;
+	if (n == 0)
+		return 0;
+	memcpy(buf, o->p + o->off, n);
+	o->off += (uint32_t) n;
+	c->b->metrics[SHM_M_BYTES_SENT] += n;
+	if (o->off == o->len) {
+		free(o->p);
+		memset(o, 0, sizeof(*o));
+	}
+	return n;
+}

@@ -2,8 +2,9 @@
  * libFuzzer target for the broker's packet handlers (CONNECT, SUBSCRIBE,
  * PUBLISH, acks...): the input is fed, in chunks whose sizes come from
  * the first byte, to a socket-less connection of a real mq_broker (no
- * segment, default plugins).  A second connection is subscribed to "#"
- * so that routing, queues and windows are exercised too.
+ * segment, default plugins); what the broker answers is read and dropped.  A
+ * second connection is subscribed to "#" so that routing, queues and windows
+ * are exercised too.
  */
 #include "config.h"
 
@@ -19,6 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t sub_connect[]
     = { 0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0, 0, 0, 0, 3, 's', 'u', 'b' };
 static const uint8_t sub_subscribe[] = { 0x82, 6, 0, 1, 0, 1, '#', 2 };
+
+static void
+drain(mq_conn *c)
+{
+	static uint8_t sink[65536];
+
+	while (mq_conn_output(c, sink, sizeof(sink)) > 0)
+		;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,7 +58,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (off < size) {
 			size_t n = size - off < chunk ? size - off : chunk;
 
-			if (mq_conn_feed(c, data + off, n) != 0)
+			int rc = mq_conn_feed(c, data + off, n);
+
+			drain(s);
+			drain(c);
+			if (rc != 0)
 				break;
 			off += n;
 		}
