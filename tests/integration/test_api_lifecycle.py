@@ -7,6 +7,7 @@ import math
 import os
 import re
 import signal
+import socket
 import time
 
 import paho.mqtt.client as mqtt
@@ -251,6 +252,21 @@ def test_broker_down_then_back():
         assert r.status == 503 and "not running" in r.body
         assert "mqttd_up{" in prom(st) and \
             f'mqttd_up{{node="{st.node}"}} 0' in prom(st)
+        # a control socket that accepts but never answers: 101 in time
+        ctl = os.path.join(st.state_dir, "mqttd.ctl")
+        if os.path.exists(ctl):
+            os.unlink(ctl)
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        silent.bind(ctl)
+        silent.listen(16)
+        try:
+            t0 = time.monotonic()
+            r = st.post("mqtt/publish", {"topic": "a"})
+            assert r.body["code"] == 101 and "in time" in r.body["message"]
+            assert 2.5 < time.monotonic() - t0 < 6
+        finally:
+            silent.close()
+            os.unlink(ctl)
         # the broker comes back: the workers re-attach to the new segment
         line = st._start_ready("mqttd", lambda fd: [
             _binary("mqttd"), "--state-dir", st.state_dir,
