@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -564,12 +565,23 @@ reader_loop(uint64_t seed)
 
 /* ---- orchestration ---- */
 
+/* A test harness that kills the parent must not leave a writer churning
+ * (or stopped readers) behind. */
+static void
+die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
+}
+
 static pid_t
 spawn_reader(int k)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		die_with_parent();
 		reader_loop(now_ns() * 2654435761u + (uint64_t) k);
 		_exit(0);
 	}
@@ -600,6 +612,7 @@ run_processes(unsigned seconds, int nreaders)
 
 	wpid = fork();
 	if (wpid == 0) {
+		die_with_parent();
 		col *c = w_open();
 
 		__atomic_store_n(&ctl->ready, 1, __ATOMIC_RELEASE);
