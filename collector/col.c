@@ -303,11 +303,12 @@ col_stats_set(col *c, const uint64_t stats[SHM_STAT_COUNT])
 	 * fence orders the count store against the copy stores after it
 	 * (pairs with the reader's acquire load and acquire fence). */
 	SHM_ST(&l->seq, l->seq + 1);
-	shm_fence_rel();
+	shm_fence_rel(); /* odd count before the copy[0] stores */
 	for (int i = 0; i < SHM_STAT_COUNT; i++)
 		SHM_ST(&l->copy[0][i], stats[i]);
+	/* Release: copy[0] complete before the count points readers at it. */
 	SHM_ST_REL(&l->seq, l->seq + 1);
-	shm_fence_rel();
+	shm_fence_rel(); /* even count before the copy[1] stores */
 	for (int i = 0; i < SHM_STAT_COUNT; i++)
 		SHM_ST(&l->copy[1][i], stats[i]);
 }

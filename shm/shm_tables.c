@@ -265,8 +265,11 @@ occ_snapshot(shm_reader *r, int t, uint64_t pos, uint32_t want)
 
 		if (s & 1)
 			goto retry;
+		/* Acquire: an appended entry before the count that exposes
+		 * it (occ_add's release store). */
 		total = SHM_LD_ACQ(&oh->count);
 		if (total > r->tab[t].cap) {
+			/* Is the bad count stable?  Loads before re-check. */
 			shm_fence_acq();
 			if (SHM_LD(&oh->seq) == s)
 				return -EBADMSG;
