@@ -1,12 +1,28 @@
 """Protocol violations a server must answer by closing the connection
 (MQTT 3.1.1 sections 1.5.3, 2.2.2, 2.3.1, 3.1.2, 3.3.1, 3.8.3, 3.10.3,
 4.7.3, 4.8), each on its own connection, after a valid CONNECT; every one
-is counted as 'malformed' on the listener and leaves others untouched."""
+is counted as 'malformed' on the listener and leaves others untouched.
+One broker serves the whole module (the cases are independent
+connections), which keeps the suite fast; it is checked at the end like
+any other."""
 import pytest
 
 import mqtt_raw as m
-from broker_fixture import broker, broker_factory  # noqa: F401
-from broker_fixture import shutdown_count
+from broker_fixture import Broker, shutdown_count
+
+
+@pytest.fixture(scope="module")
+def shared():
+    b = Broker().start()
+    yield b
+    try:
+        b.stop()
+    finally:
+        b.cleanup()
+
+
+def malformed(b):
+    return shutdown_count(b.segment("listeners"), "malformed")
 
 # (statement, bytes sent after CONNECT)
 AFTER_CONNECT = [
@@ -64,24 +80,26 @@ BAD_CONNECT = [
 @pytest.mark.parametrize("why,data", AFTER_CONNECT,
                          ids=[x[0].split(" ")[0] + "_" + str(i)
                               for i, x in enumerate(AFTER_CONNECT)])
-def test_violation_closes(broker, why, data):
-    other = m.connected(broker.port, "bystander")
-    c = m.connected(broker.port, "violator")
+def test_violation_closes(shared, why, data):
+    base = malformed(shared)
+    other = m.connected(shared.port, "bystander")
+    c = m.connected(shared.port, "violator")
     c.send(data)
     got = c.expect_closed()
     assert got == [], "%s: got %r before the close" % (why, got)
-    broker.wait_segment("listeners",
-                        lambda v: shutdown_count(v, "malformed") == 1)
+    shared.wait_segment("listeners",
+                        lambda v: shutdown_count(v, "malformed") == base + 1)
     other.send(m.pingreq())
     other.expect(m.PINGRESP)
+    other.close()
 
 
 @pytest.mark.parametrize("why,data", BAD_CONNECT,
                          ids=[x[0].split(" ")[0] + "_" + str(i)
                               for i, x in enumerate(BAD_CONNECT)])
-def test_bad_connect_closes(broker, why, data):
-    c = m.Client(broker.port)
+def test_bad_connect_closes(shared, why, data):
+    c = m.Client(shared.port)
     c.send(data)
     got = c.expect_closed()
     assert not any(p.type == m.CONNACK and p.rc == 0 for p in got), why
-    assert broker.clients() == []
+    shared.wait_segment("clients", lambda v: v == [])
