@@ -236,6 +236,10 @@ def test_worker_respawn_and_reload():
 
 def test_broker_down_then_back():
     with Stack() as st:
+        # a plugin switched through the API stays switched after a restart
+        plugins = f"nodes/{st.node}/plugins"
+        name = next(x["name"] for x in ok(st.get(plugins)) if not x["active"])
+        assert ok(st.put(f"{plugins}/{name}", {"active": True})) == []
         p = st.procs["mqttd"]
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(timeout=10)
@@ -285,6 +289,8 @@ def test_broker_down_then_back():
             assert ok(st.get("management/nodes"))[0]["node_status"] == \
                 "Running"
             assert st.get("/status", auth=False).status == 200
+            now = {x["name"]: x["active"] for x in ok(st.get(plugins))}
+            assert now[name] is True
         finally:
             c.disconnect()
             c.loop_stop()
