@@ -215,3 +215,41 @@ def test_listens_on_loopback_only(front):
     assert f"listen 127.0.0.1:{front.http_port};" in conf
     assert f"listen 127.0.0.1:{front.https_port} ssl;" in conf
     assert "server unix:" + front.api_socket in conf
+
+
+def _served_cert(front):
+    pem = ssl.get_server_certificate(("127.0.0.1", front.https_port))
+    return ssl.PEM_cert_to_DER_cert(pem)
+
+
+def _file_cert(front):
+    with open(front.cert) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def test_certificate_kept_then_rotated_by_reload(front):
+    """README's rotation: new files + reload; a re-render keeps a cert."""
+    render = os.path.join(os.path.dirname(__file__), "..", "..", "nginx",
+                          "render")
+    first = _file_cert(front)
+    assert _served_cert(front) == first
+    env = front._env()
+    subprocess.run([render, front.state_dir], env=env, check=True,
+                   timeout=30)
+    assert _file_cert(front) == first          # not regenerated
+    for f in ("cert.pem", "key.pem"):
+        os.unlink(os.path.join(front.state_dir, "tls", f))
+    subprocess.run([render, front.state_dir], env=env, check=True,
+                   timeout=30)
+    second = _file_cert(front)
+    assert second != first
+    subprocess.run(["/usr/sbin/nginx", "-p", front.state_dir + "/", "-c",
+                    front.state_dir + "/nginx.conf", "-e",
+                    front.state_dir + "/logs/error.log", "-s", "reload"],
+                   check=True, timeout=10, capture_output=True)
+    deadline = time.monotonic() + 10
+    while _served_cert(front) != second and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _served_cert(front) == second
+    st, body, _ = front.get("management/nodes", https=True)
+    assert st == 200
