@@ -335,6 +335,11 @@ connect_session(
 		mq__conn_close(old, SHM_SHUT_TAKEOVER);
 		old->s = NULL;
 		s->conn = NULL;
+		/* Readers never see the id twice: the old record goes now. */
+		if (b->col != NULL) {
+			col_client_disconnected(b->col, old->col);
+			old->col = COL_NONE;
+		}
 	}
 	if (s != NULL && (clean || s->clean)) {
 		mq__session_free(s); /* [MQTT-3.1.2-6] */
