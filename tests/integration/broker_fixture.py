@@ -48,6 +48,15 @@ class BrokerError(AssertionError):
     pass
 
 
+def shm_path_for(state_dir):
+    """/dev/shm path of a state dir's segment: FNV-1a 64 over the real
+    path, as shm_name_for_state_dir() computes it."""
+    h = 0xcbf29ce484222325
+    for byte in os.path.realpath(state_dir).encode():
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "/dev/shm/mqttd.%016x" % h
+
+
 class Broker:
     def __init__(self, extra_args=None, node=None, state_dir=None,
                  files=None, listen="127.0.0.1:0"):
@@ -63,6 +72,7 @@ class Broker:
         self.ports = []
         self.stderr_path = os.path.join(self.state_dir, "mqttd.stderr")
         self._stderr_seen = 0
+        self._shm_path = None
         for name, text in (files or {}).items():
             self.write_file(name, text)
 
@@ -117,6 +127,11 @@ class Broker:
         if not self.ports:
             self._abort("no port in ready line %r" % line)
         self.port = self.ports[0]
+        # Where the segment should be, to check that stop() removes it;
+        # None (no check) if the naming scheme is not the one we know.
+        self._shm_path = shm_path_for(self.state_dir)
+        if not os.path.exists(self._shm_path):
+            self._shm_path = None
         return self
 
     def _read_ready(self, rfd):
@@ -178,6 +193,10 @@ class Broker:
                         "died before stop" if died_early else "bad exit",
                         rc, ",".join(bad) or "no sanitizer report",
                         err[-8000:]))
+            # A clean exit unlinks the segment (else /dev/shm fills up).
+            if self._shm_path and os.path.exists(self._shm_path):
+                raise BrokerError("mqttd exited but its segment %s is still "
+                                  "there" % self._shm_path)
         return rc
 
     def restart(self, extra_args=None):
