@@ -394,15 +394,31 @@ static void
 loop(mq_broker *b)
 {
 	struct epoll_event evs[256];
+	uint64_t           synced = 0;
 
 	while (!b->stop) {
-		int n, timeout;
+		int      n, timeout;
+		uint64_t now;
+		bool     lag = false;
 
 		mq_broker_sweep(b);
 		mq__flush_all(b);
 		mq_broker_sweep(b); /* write errors found while flushing */
-		mq__sync(b);
-		timeout = mq_timers_next(&b->timers, mq_now_ms());
+		/*
+		 * Mirror to the segment at most once per millisecond: under
+		 * load an iteration takes microseconds, and readers need no
+		 * fresher figures.  A pending mirror caps the sleep at 1 ms.
+		 */
+		now = mq_now_ms();
+		if (now != synced) {
+			mq__sync(b);
+			synced = now;
+		} else {
+			lag = true;
+		}
+		timeout = mq_timers_next(&b->timers, now);
+		if (lag && (timeout < 0 || timeout > 1))
+			timeout = 1;
 		n = epoll_wait(b->epfd, evs, 256, timeout);
 		if (n < 0 && errno != EINTR) {
 			mq_err("epoll_wait: %s", strerror(errno));
