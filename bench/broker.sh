@@ -53,6 +53,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mqttd-bench.XXXXXX") || exit 2
 res=$tmp/results
 mkdir -p "$res"
 pids=
+segs=
 failed=0
 
 cleanup() {
@@ -63,6 +64,10 @@ cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	pids=
+	# mqttd unlinks its segment when it stops; not when it crashed.
+	for f in $segs; do
+		rm -f "$f"
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -191,6 +196,7 @@ start_mqttd() {
 	bport=$(sed -n 's/^ready port=\([0-9]*\).*/\1/p' "$dir/ready")
 	"$lg" probe --port "$bport" --timeout 10 || return 1
 	set_prio "$bpid"
+	segs="$segs $(segment_of "$bpid")"
 }
 
 # lg_run OUT ARGS...: one loadgen run against the current broker.
