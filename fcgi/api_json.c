@@ -488,18 +488,18 @@ wvalue(struct wbuf *b, json_object *o, int depth)
 }
 
 int
-api_json_write(json_object *root, char **out, size_t *len)
+api_json_write(json_object *root, char **buf, size_t *cap, size_t *len)
 {
-	struct wbuf b = { 0 };
+	struct wbuf b = { .p = *buf, .cap = *buf ? *cap : 0 };
 
-	wgrow(&b, 0);
+	if (b.cap == 0)
+		wgrow(&b, 0);
 	wvalue(&b, root, 0);
-	if (b.oom) {
-		free(b.p);
+	*buf = b.p;
+	*cap = b.cap;
+	if (b.oom)
 		return -ENOMEM;
-	}
 	b.p[b.len] = '\0';
-	*out = b.p;
 	*len = b.len;
 	return 0;
 }

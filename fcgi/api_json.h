@@ -25,9 +25,12 @@
  * JSON_C_TO_STRING_NOSLASHESCAPE would (same bytes; doubles excepted,
  * which these shapes never hold), but into one malloc'd buffer with plain
  * memcpy: json-c's printbuf and its snprintf per integer were half the
- * cost of a page of clients.  Returns 0 (*out, *len set) or -ENOMEM.
+ * cost of a page of clients.  *buf (of *cap bytes, may be NULL/0) is
+ * reused and grown with realloc, so a thread can keep one buffer across
+ * responses; the text is NUL-terminated.  Returns 0 (*buf, *cap, *len
+ * set) or -ENOMEM (*buf still the caller's to free).
  */
-int api_json_write(json_object *root, char **out, size_t *len);
+int api_json_write(json_object *root, char **buf, size_t *cap, size_t *len);
 
 /* {"code":0,"result":result}; takes ownership of result. */
 json_object *api_json_ok(json_object *result);

@@ -154,7 +154,7 @@ serve(struct api_thread *t, FCGX_Request *req)
 	FCGX_PutStr(head, n, req->out);
 	if (rs.len > 0)
 		FCGX_PutStr(rs.body, (int) rs.len, req->out);
-	free(rs.body);
+	api_response_release(&rs);
 	free((char *) rq.body);
 }
 

@@ -674,12 +674,32 @@ segment_refresh(struct hctx *h, bool fresh)
 
 /* ---- responses ---------------------------------------------------- */
 
+static __thread char  *spare;
+static __thread size_t spare_cap;
+
+void
+api_response_release(struct api_response *rs)
+{
+	if (spare == NULL && rs->body != NULL && rs->cap > 0
+	    && rs->cap <= (1u << 20)) {
+		spare = rs->body;
+		spare_cap = rs->cap;
+	} else {
+		free(rs->body);
+	}
+	rs->body = NULL;
+	rs->cap = 0;
+}
+
 static void
 respond_json(struct api_response *rs, json_object *root)
 {
 	rs->status = 200;
 	rs->content_type = "application/json";
-	if (api_json_write(root, &rs->body, &rs->len) != 0) {
+	rs->body = spare;
+	rs->cap = spare_cap;
+	spare = NULL;
+	if (api_json_write(root, &rs->body, &rs->cap, &rs->len) != 0) {
 		rs->status = 503;
 		rs->content_type = NULL;
 		rs->len = 0;

@@ -62,12 +62,18 @@ struct api_response {
 	const char *content_type;  /* NULL: no body */
 	const char *extra_headers; /* "Name: value\r\n"... or NULL */
 	char       *body;          /* malloc'd, or NULL */
+	size_t      cap;           /* bytes allocated at body */
 	size_t      len;
 };
 
-/* Fills rs (the caller frees rs->body).  Never fails: errors are
- * responses. */
+/* Fills rs; give it back with api_response_release().  Never fails:
+ * errors are responses. */
 void api_handle(struct api_thread *t, const struct api_request *rq,
     struct api_response *rs);
+
+/* Frees rs->body, or keeps it as this thread's buffer for the next
+ * response (a 4 KB malloc per request made glibc consolidate its fast
+ * bins every time). */
+void api_response_release(struct api_response *rs);
 
 #endif

@@ -47,7 +47,8 @@ check_writer(const char *b, size_t size)
 {
 	struct api_err e = { 0 };
 	json_object   *o = api_body_parse(b, size, &e);
-	char          *got;
+	char          *got = NULL;
+	size_t         cap = 0;
 	size_t         n;
 
 	if (o == NULL || has_double(o)) {
@@ -56,7 +57,7 @@ check_writer(const char *b, size_t size)
 	}
 	const char *want = json_object_to_json_string_ext(
 	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (api_json_write(o, &got, &n) != 0)
+	if (api_json_write(o, &got, &cap, &n) != 0)
 		abort();
 	if (n != strlen(want) || memcmp(got, want, n) != 0)
 		abort();

@@ -149,12 +149,12 @@ T_TEST(node_stopped)
 static void
 same_as_json_c(json_object *o)
 {
-	char       *got;
-	size_t      n;
+	char       *got = NULL;
+	size_t      n, cap = 0;
 	const char *want = json_object_to_json_string_ext(
 	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-	T_EQ(api_json_write(o, &got, &n), 0);
+	T_EQ(api_json_write(o, &got, &cap, &n), 0);
 	T_EQ(n, strlen(want));
 	T_STREQ(got, want);
 	free(got);
