@@ -9,7 +9,8 @@
  *         [--warmup S] [--seconds S] [--payload B]
  *         N publishers publish to bench/<i>, M subscribers hold '#'.
  *         Closed loop: a publisher keeps at most W messages that some
- *         subscriber has not received yet.  With --rate R the publishers
+ *         subscriber has not received yet, refilled once --refill N
+ *         (W / 8) slots are free.  With --rate R the publishers
  *         send R msgs/s in total (open loop, still capped by W) and the
  *         end-to-end latency of each delivery is sampled.  With --pid
  *         the broker's own CPU use is reported too.
@@ -90,7 +91,7 @@ struct sub {
 
 static struct {
 	/* options */
-	int         port, npubs, nsubs, nidle, qos, window, payload;
+	int         port, npubs, nsubs, nidle, qos, window, refill, payload;
 	double      rate, warmup, seconds, timeout;
 	long        tick_us;
 	pid_t       pid;
@@ -111,6 +112,7 @@ static struct {
 } g = {
 	.qos = 0,
 	.window = 100,
+	.refill = -1, /* -1: window / 8 */
 	.payload = HDR_BYTES,
 	.warmup = 1,
 	.seconds = 5,
@@ -523,7 +525,12 @@ publish(struct pub *p, uint64_t now)
 	mark_dirty(p->c);
 }
 
-/* Closed loop: fill every publisher's window. */
+/*
+ * Closed loop: refill a publisher's window once at least g.refill slots are
+ * free, so that a broker that answers one message at a time does not make
+ * the generator write one message at a time (its CPU would then measure
+ * itself); the window's bound is unchanged.
+ */
 static void
 top_up(void)
 {
@@ -532,6 +539,8 @@ top_up(void)
 	for (int i = 0; i < g.npubs; i++) {
 		struct pub *p = &g.pubs[i];
 
+		if (p->sent - p->done > (uint64_t) (g.window - g.refill))
+			continue;
 		while (p->sent - p->done < (uint64_t) g.window)
 			publish(p, now);
 	}
@@ -781,6 +790,10 @@ cmd_run(void)
 		fail("run needs --pubs >= 1, --subs >= 1, 1 <= --window");
 	if (g.qos < 0 || g.qos > 1)
 		fail("--qos must be 0 or 1");
+	if (g.refill < 0)
+		g.refill = g.window / 8 > 1 ? g.window / 8 : 1;
+	if (g.refill < 1 || g.refill > g.window)
+		fail("--refill must be 1..window");
 	setup(g.npubs, g.nsubs, 0);
 	connect_all(g.timeout);
 
@@ -985,14 +998,15 @@ cmd_freeport(void)
 static void
 usage(void)
 {
-	fputs(
-	    "usage: mqttd-loadgen run --port P --pubs N --subs M [--qos Q]\n"
-	    "           [--window W] [--rate R] [--warmup S] [--seconds S]\n"
-	    "           [--payload B] [--tick-us U] [--filter F] [--pid PID]\n"
-	    "       mqttd-loadgen idle --port P --conns N --pid PID "
-	    "[--shm PATH]\n"
-	    "       mqttd-loadgen probe --port P [--timeout S]\n"
-	    "       mqttd-loadgen freeport\n",
+	fputs("usage: mqttd-loadgen run --port P --pubs N --subs M [--qos Q]\n"
+	      "           [--window W] [--refill N] [--rate R] [--warmup S]\n"
+	      "           [--seconds S] [--payload B] [--tick-us U] [--filter "
+	      "F]\n"
+	      "           [--pid PID]\n"
+	      "       mqttd-loadgen idle --port P --conns N --pid PID "
+	      "[--shm PATH]\n"
+	      "       mqttd-loadgen probe --port P [--timeout S]\n"
+	      "       mqttd-loadgen freeport\n",
 	    stderr);
 	exit(2);
 }
@@ -1007,6 +1021,7 @@ main(int argc, char **argv)
 		{ "conns", required_argument, NULL, 'n' },
 		{ "qos", required_argument, NULL, 'q' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "refill", required_argument, NULL, 'R' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "seconds", required_argument, NULL, 'S' },
@@ -1044,6 +1059,9 @@ main(int argc, char **argv)
 			break;
 		case 'w':
 			g.window = atoi(optarg);
+			break;
+		case 'R':
+			g.refill = atoi(optarg);
 			break;
 		case 'r':
 			g.rate = atof(optarg);
