@@ -275,3 +275,33 @@ def test_acl_per_client_publish_with_c(broker_factory):
     assert b.ctl({"cmd": "publish", "topic": "devices/d2/temp",
                   "payload": "api", "qos": 0})["code"] == 0
     assert sub.expect(m.PUBLISH).payload == b"api"
+
+
+def test_plugin_files_from_config_file(broker_factory):
+    """The plugin settings work from mqttd.conf (-c) as well as flags."""
+    b = broker_factory(start=False)
+    uf = b.path("users.passwd")
+    passwd(uf, "cfg", "cfg-pw")
+    conf = b.write_file("mqttd.conf",
+                        "# test\nusername_file = %s\n"
+                        "allow_anonymous = false\n" % uf)
+    b.extra_args = ["-c", conf]
+    b.start()
+    assert switch(b, "mqttd_auth_username", True) == {"code": 0}
+    assert try_connect(b, "k1", "cfg", "cfg-pw") == 0
+    assert try_connect(b, "k1", "cfg", "nope") == 4
+    assert try_connect(b, "k1") == 5
+
+
+def test_corrupt_state_file_means_defaults(broker_factory):
+    """A garbled plugins.state does not stop the broker: bad lines are
+    ignored (logged), good ones apply, the rest keep their defaults."""
+    b = broker_factory(start=False, files={
+        "plugins.state": "\x00\xff garbage\nmqttd_sys off\nmqttd_acl_file"
+                         " maybe\nmqttd_nosuch on\n"})
+    b.start()
+    assert active_map(b) == {
+        "mqttd_retainer": True, "mqttd_auth_username": False,
+        "mqttd_auth_clientid": False, "mqttd_acl_file": False,
+        "mqttd_sys": False}
+    assert "plugins.state" in b.stderr()
