@@ -401,9 +401,13 @@ loop(mq_broker *b)
 		uint64_t now;
 		bool     lag = false;
 
+		/* Teardowns publish wills, flushes find dead peers: repeat
+		 * until nothing is left to close or to write. */
 		mq_broker_sweep(b);
-		mq__flush_all(b);
-		mq_broker_sweep(b); /* write errors found while flushing */
+		while (b->pending != NULL) {
+			mq__flush_all(b);
+			mq_broker_sweep(b);
+		}
 		/*
 		 * Mirror to the segment at most once per millisecond: under
 		 * load an iteration takes microseconds, and readers need no
