@@ -42,7 +42,7 @@ keys="qos0_fanin_mps qos1_fanin_mps fanout_mps p50_us p99_us idle_kb_per_conn"
 # measures itself; a broker well under 100% was starved or not the
 # bottleneck) and deliveries per broker CPU second, which noise from other
 # processes on a shared machine disturbs much less than deliveries/s.
-extra_keys="segment_kb_per_conn gen_cpu_pct_qos0 gen_cpu_pct_qos1
+extra_keys="segment_kb_per_conn gen_cpu_pct gen_cpu_pct_qos0 gen_cpu_pct_qos1
 	gen_cpu_pct_fanout gen_cpu_pct_latency broker_cpu_pct_qos0
 	broker_cpu_pct_qos1 broker_cpu_pct_fanout per_broker_cpu_s_qos0
 	per_broker_cpu_s_qos1 per_broker_cpu_s_fanout collector_overhead_per_cpu"
@@ -438,6 +438,11 @@ done
 log "collector_overhead: $(get overhead collector_overhead) (segment on $(get overhead on)/s, off $(get overhead off)/s); per broker CPU second: $(get overhead per_cpu)"
 
 put mqttd collector_overhead_per_cpu "$(get overhead per_cpu)"
+# gen_cpu_pct: the generator's highest CPU share over the runs.
+for name in mqttd mosquitto; do
+	put "$name" gen_cpu_pct "$(for t in qos0 qos1 fanout latency; do
+		get "$name" "gen_cpu_pct_$t"; done | grep -v null | sort -n | tail -n 1)"
+done
 printf '{"mqttd": %s, "mosquitto": %s, "ratio": %s, "collector_overhead": %s}\n' \
 	"$(obj mqttd)" "$(obj mosquitto)" "$(ratio_obj)" \
 	"$(get overhead collector_overhead)"
