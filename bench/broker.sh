@@ -8,7 +8,7 @@
 # measurement failed (its values are null); the JSON line is printed anyway.
 #
 # Knobs (environment): BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_REPS (3,
-# median of the throughput runs), BENCH_IDLE_CONNS (10000),
+# medians of the throughput and latency runs), BENCH_IDLE_CONNS (10000),
 # BENCH_OVERHEAD_REPS (REPS + 2, segment on/off pairs),
 # BENCH_MQTTD (BUILDDIR/mqttd), BENCH_MOSQUITTO (/usr/sbin/mosquitto),
 # BENCH_PRIO (rt: broker and generator run SCHED_FIFO; none).
