@@ -236,6 +236,7 @@ worker_main(int slot)
 
 static pid_t    slots[MAX_SLOTS];
 static unsigned gen_of[MAX_SLOTS];
+static time_t   born[MAX_SLOTS];
 static unsigned generation;
 
 static int
@@ -268,6 +269,7 @@ spawn(void)
 	}
 	slots[s] = pid;
 	gen_of[s] = generation;
+	born[s] = time(NULL);
 	return 0;
 }
 
@@ -306,6 +308,10 @@ reap(bool respawn)
 			slots[s] = 0;
 			atomic_store(&counts[s].n, 0);
 			if (current && respawn) {
+				/* a worker that cannot start must not make
+				 * the master fork in a tight loop */
+				if (time(NULL) - born[s] < 1)
+					usleep(200 * 1000);
 				if (WIFSIGNALED(st))
 					syslog(LOG_WARNING,
 					    "worker %d killed by signal %d, "
