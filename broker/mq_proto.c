@@ -364,6 +364,44 @@ connect_will(mq_conn *c, const struct mq_connect *k)
 }
 
 static void
+connect_user(mq_conn *c, const struct mq_connect *k)
+{
+	if (!k->has_username)
+		return;
+	c->username = malloc(k->username.len + 1u);
+	if (c->username == NULL)
+		return;
+	memcpy(c->username, k->username.ptr, k->username.len);
+	c->username[k->username.len] = 0;
+	c->username_len = k->username.len;
+}
+
+/* The client's record in the segment (one per live connection). */
+static void
+mirror_client(mq_conn *c, const struct mq_connect *k)
+{
+	mq_broker        *b = c->b;
+	struct col_client cl = {
+		.client_id = c->s->id,
+		.client_id_len = c->s->id_len,
+		.username = c->username,
+		.username_len = c->username_len,
+		.peer = (const struct sockaddr *) &c->peer,
+		.clean_sess = k->clean_session,
+		.proto_ver = k->level,
+		.keepalive = k->keepalive,
+		.connected_at = time(NULL),
+		.listener = c->listener,
+	};
+
+	if (b->col == NULL)
+		return;
+	if (c->peer.sin6_family == 0)
+		cl.peer = NULL;
+	c->col = col_client_connected(b->col, &cl);
+}
+
+static void
 on_connect(mq_conn *c, const mq_packet *pkt)
 {
 	mq_broker               *b = c->b;
@@ -399,13 +437,9 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	s = connect_session(c, id, idlen, k->clean_session, &present);
 	if (s == NULL)
 		return refuse(c, MQ_CONNACK_UNAVAILABLE, SHM_SHUT_ERROR);
-	if (k->has_username && (c->username = malloc(k->username.len + 1))) {
-		memcpy(c->username, k->username.ptr, k->username.len);
-		c->username[k->username.len] = 0;
-		c->username_len = k->username.len;
-	}
 	c->keepalive = k->keepalive;
 	mq__session_attach(s, c);
+	connect_user(c, k);
 	connect_will(c, k);
 	/* The will is checked against the ACL now, while the client is
 	 * known; a denied will is dropped like a denied PUBLISH. */
@@ -420,23 +454,7 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	if (c->keepalive)
 		mq_timer_set(&b->timers, &c->ka,
 		    mq_now_ms() + (uint64_t) c->keepalive * 1500);
-	if (b->col != NULL) {
-		struct col_client cl = {
-			.client_id = s->id,
-			.client_id_len = s->id_len,
-			.username = c->username,
-			.username_len = c->username_len,
-			.peer = (const struct sockaddr *) &c->peer,
-			.clean_sess = k->clean_session,
-			.proto_ver = k->level,
-			.keepalive = k->keepalive,
-			.connected_at = time(NULL),
-			.listener = c->listener,
-		};
-		if (c->peer.sin6_family == 0)
-			cl.peer = NULL;
-		c->col = col_client_connected(b->col, &cl);
-	}
+	mirror_client(c, k);
 	mq_info(
 	    "client %.*s (%s) connected: MQTT %s, clean %d, keepalive %u%s",
 	    (int) s->id_len, s->id, peer_str(c, p, sizeof(p)),
