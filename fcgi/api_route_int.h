@@ -24,6 +24,40 @@ struct hctx {
 
 typedef void handler_fn(struct hctx *h);
 
+enum {
+	F_SHM = 1,   /* needs the live segment, else 101 */
+	F_FRESH = 2, /* shows the node's state: look at the segment now */
+};
+
+struct route {
+	const char *method;
+	const char
+	    *pattern; /* segments; {node}, {clientid}, {name}, {topic} */
+	handler_fn *fn;
+	unsigned    flags;
+};
+
+/* fcgi/api_route_data.c: the table, in the order the listing shows. */
+extern const struct route api__routes[];
+extern const size_t       api__nroutes;
+
+static inline shm_reader *
+R(struct hctx *h)
+{
+	return h->t->shm;
+}
+
+/* Answers 101 for a failed segment read and re-checks the segment on the
+ * next request; returns 101. */
+int api__seg_err(struct hctx *h, int rc);
+
+/* The broker's listeners and then the API's own (nginx's). */
+struct lis_vec {
+	shm_listener *v;
+	size_t        n, cap;
+};
+int api__listeners_get(struct hctx *h, struct lis_vec *lv);
+
 /* fcgi/api_route_users.c: the users routes of EMQ 2.3's dashboard API. */
 handler_fn api__users_list, api__user_add, api__user_get, api__user_put,
     api__user_delete, api__auth, api__change_pwd;
