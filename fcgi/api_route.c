@@ -279,13 +279,15 @@ dispatch(
     struct hctx *h, const char *path, size_t plen, struct api_response *rs)
 {
 	const struct route *r = NULL;
+	const char         *method
+	    = strcmp(h->rq->method, "HEAD") == 0 ? "GET" : h->rq->method;
 
 	for (size_t i = 0; i < api__nroutes && r == NULL; i++) {
 		if (!match(api__routes[i].pattern, path, plen, h)) {
 			free_caps(h);
 			continue;
 		}
-		if (strcmp(api__routes[i].method, h->rq->method) == 0)
+		if (strcmp(api__routes[i].method, method) == 0)
 			r = &api__routes[i];
 		else
 			free_caps(h);
@@ -321,7 +323,9 @@ api_handle(struct api_thread *t, const struct api_request *rq,
 	struct hctx h = { .t = t, .rq = rq, .node_name = t->cfg->node };
 	const char *uri = rq->uri ? rq->uri : "/";
 	size_t      len = strcspn(uri, "?");
-	bool        get = strcmp(rq->method, "GET") == 0;
+	/* HEAD is GET without the body, which nginx drops */
+	bool get = strcmp(rq->method, "GET") == 0
+	    || strcmp(rq->method, "HEAD") == 0;
 
 	memset(rs, 0, sizeof(*rs));
 	if (len > 1 && uri[len - 1] == '/')

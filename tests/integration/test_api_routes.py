@@ -539,6 +539,12 @@ def test_unknown_route_or_method_is_empty_404(s):
         assert r.status == 404 and r.body == "", (method, path, r)
 
 
+def test_head_is_get_without_body(s):
+    r = s.request("HEAD", "management/nodes")
+    assert r.status == 200 and r.body == ""
+    assert r.headers["Content-Type"] == "application/json"
+
+
 def test_status_and_listing_need_no_auth(s):
     r = s.get("/status", auth=False)
     assert r.status == 200
