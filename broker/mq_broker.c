@@ -401,11 +401,20 @@ beat(mq_timer *t)
 	col_heartbeat(b->col, &pr);
 }
 
+/* The retained facts of $SYS/brokers/<node>/: version and description. */
+static void
+sys_announce(mq_broker *b)
+{
+	if (!mq__plugin_active(b, MQ_PLUGIN_SYS))
+		return;
+	sys_pub(b, "version", PACKAGE_VERSION, true);
+	sys_pub(b, "sysdescr", "mqttd", true);
+}
+
 int
 mq__sys_start(mq_broker *b)
 {
-	sys_pub(b, "version", PACKAGE_VERSION, true);
-	sys_pub(b, "sysdescr", "mqttd", true);
+	sys_announce(b);
 	mq_timer_set(&b->timers, &b->sys_timer,
 	    mq_now_ms() + (uint64_t) b->cfg->sys_interval * 1000);
 	beat(&b->beat_timer);
@@ -579,6 +588,8 @@ mq_broker_plugin(mq_broker *b, const char *name, size_t len, bool active)
 		    active ? "loaded" : "unloaded");
 		if (b->col != NULL && id < 8)
 			col_plugin_active(b->col, b->plugin_col[id], active);
+		if (id == MQ_PLUGIN_SYS && active)
+			sys_announce(b);
 	}
 	return rc;
 }
