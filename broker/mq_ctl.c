@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define CTL_MAX_LINE (4u << 20)
+#define CTL_MAX_OUT  (16u << 20)
 
 struct ctl_conn {
 	uint8_t          kind;
@@ -62,12 +63,16 @@ reply(struct ctl_conn *k, int code, const char *msg)
 		    "{\"code\":%d,\"message\":\"%s\"}\n", code, msg);
 	need = k->out.len + (size_t) n;
 	if (need > k->out.cap) {
-		uint8_t *p = realloc(k->out.p, need);
+		size_t   cap = k->out.cap ? (size_t) k->out.cap * 2 : 256;
+		uint8_t *p;
 
+		while (cap < need)
+			cap *= 2;
+		p = realloc(k->out.p, cap);
 		if (p == NULL)
 			return;
 		k->out.p = p;
-		k->out.cap = (uint32_t) need;
+		k->out.cap = (uint32_t) cap;
 	}
 	memcpy(k->out.p + k->out.len, line, (size_t) n);
 	k->out.len += (uint32_t) n;
@@ -343,6 +348,13 @@ conn_read(mq_broker *b, struct ctl_conn *k)
 	}
 	memmove(k->in.p, k->in.p + start, k->in.len - start);
 	k->in.len -= (uint32_t) start;
+	/* A client that sends and never reads cannot grow us forever. */
+	if (k->out.len - k->out.off > CTL_MAX_OUT) {
+		mq_warn("control socket client does not read its replies: "
+		        "closed");
+		conn_close(b, k);
+		return;
+	}
 	conn_flush(b, k);
 }
 
