@@ -39,25 +39,42 @@ die() { log "$*"; exit 1; }
 tmp=$(mktemp -d /tmp/mqttd-bapi.XXXXXX) || exit 2
 state=$tmp/s
 mkdir -p "$state/logs" "$state/tmp" "$tmp/static"
+descendants() {
+	ps -e -o pid=,ppid= | awk -v roots="$*" '
+	BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+	{ parent[$1] = $2 }
+	END {
+		do {
+			more = 0
+			for (p in parent)
+				if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; more = 1 }
+		} while (more)
+		for (p in keep) print p
+	}'
+}
 pids=
 cleanup() {
+	all=$(descendants $pids)
 	for p in $pids; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	sleep 1
+	for p in $all; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-on_core() { # on_core N CMD...: pin when taskset and that core exist
+# on_core N CMD...: exec CMD pinned to core N (when taskset and the core
+# exist).  It execs, so call it in a subshell or in the background: $! is
+# then the command itself and the cleanup can stop it.
+on_core() {
 	c=$1; shift
 	if command -v taskset >/dev/null && [ "$(nproc)" -gt "$c" ]; then
-		taskset -c "$c" "$@"
-	else
-		"$@"
+		exec taskset -c "$c" "$@"
 	fi
+	exec "$@"
 }
 
 log "filling the segment with $clients clients"
@@ -67,8 +84,8 @@ pids="$pids $!"
 for _ in $(seq 600); do grep -q ready "$tmp/fill.out" && break; sleep 0.1; done
 grep -q ready "$tmp/fill.out" || die "filler not ready: $(cat "$tmp/fill.out")"
 
-MQTTD_ADMIN_USER=admin MQTTD_ADMIN_PASSWORD=public \
-	on_core 0 "$build/mqttd-api" --state-dir "$state" --workers "$workers" \
+on_core 0 env MQTTD_ADMIN_USER=admin MQTTD_ADMIN_PASSWORD=public \
+	"$build/mqttd-api" --state-dir "$state" --workers "$workers" \
 	--node "$node" >"$state/logs/api.log" 2>&1 &
 api_pid=$!
 pids="$pids $!"
@@ -93,19 +110,6 @@ for _ in $(seq 100); do
 done
 
 # CPU ticks (utime + stime) of nginx and mqttd-api, masters and workers.
-descendants() {
-	ps -e -o pid=,ppid= | awk -v roots="$*" '
-	BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
-	{ parent[$1] = $2 }
-	END {
-		do {
-			more = 0
-			for (p in parent)
-				if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; more = 1 }
-		} while (more)
-		for (p in keep) print p
-	}'
-}
 cpu_ticks() {
 	t=0
 	for p in $(descendants "$nginx_pid" "$api_pid"); do
@@ -118,11 +122,11 @@ hz=$(getconf CLK_TCK)
 
 # wrk_run URL -> "rps p50_us p99_us cpu_us_per_request"
 wrk_run() {
-	on_core 1 wrk -t1 -c"$conns" -d1s -H "Authorization: $auth" "$1" \
+	(on_core 1 wrk -t1 -c"$conns" -d1s -H "Authorization: $auth" "$1") \
 		>/dev/null 2>&1
 	c0=$(cpu_ticks)
-	on_core 1 wrk -t1 -c"$conns" -d"${secs}s" --latency \
-		-H "Authorization: $auth" "$1" 2>/dev/null > "$tmp/wrk.out"
+	(on_core 1 wrk -t1 -c"$conns" -d"${secs}s" --latency \
+		-H "Authorization: $auth" "$1") 2>/dev/null > "$tmp/wrk.out"
 	c1=$(cpu_ticks)
 	awk -v ticks=$((c1 - c0)) -v hz="$hz" '
 	function us(v) {
