@@ -365,6 +365,8 @@ mq_config_load(mq_config *c, int argc, char **argv)
 		c->max_inflight = 65535;
 	if (c->max_awaiting_rel > 65535)
 		c->max_awaiting_rel = 65535;
+	if (c->max_packet_size > 268435460) /* MQTT's own maximum */
+		c->max_packet_size = 268435460;
 	if (c->max_packet_size < 16)
 		c->max_packet_size = 16;
 	if (c->sys_interval == 0)
