@@ -20,13 +20,15 @@ EXTRA_DIST += broker/mqttd.conf.example
 
 # Unit tests.
 check_PROGRAMS += tests/unit/test_mq_codec tests/unit/test_mq_trie \
-	tests/unit/test_mq_broker
+	tests/unit/test_mq_broker tests/unit/test_mq_config
 TESTS += tests/unit/test_mq_codec tests/unit/test_mq_trie \
-	tests/unit/test_mq_broker
+	tests/unit/test_mq_broker tests/unit/test_mq_config
 tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
 tests_unit_test_mq_codec_LDADD = libmq.a
 tests_unit_test_mq_trie_SOURCES = tests/unit/test_mq_trie.c
 tests_unit_test_mq_trie_LDADD = libmq.a
+tests_unit_test_mq_config_SOURCES = tests/unit/test_mq_config.c
+tests_unit_test_mq_config_LDADD = libmq.a
 tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
 tests_unit_test_mq_broker_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) \
 	$(CRYPT_LIBS)
