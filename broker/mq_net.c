@@ -401,25 +401,30 @@ loop(mq_broker *b)
 		uint64_t now;
 		bool     lag = false;
 
-		/* Teardowns publish wills, flushes find dead peers: repeat
-		 * until nothing is left to close or to write. */
-		mq_broker_sweep(b);
-		while (b->pending != NULL) {
-			mq__flush_all(b);
-			mq_broker_sweep(b);
-		}
 		/*
-		 * Mirror to the segment at most once per millisecond: under
-		 * load an iteration takes microseconds, and readers need no
-		 * fresher figures.  A pending mirror caps the sleep at 1 ms.
+		 * Mirror to the segment before the replies leave, so a client
+		 * that got its CONNACK / SUBACK finds itself counted. Counters
+		 * that move per message are mirrored at most once per
+		 * millisecond (an iteration under load takes microseconds); a
+		 * skipped mirror caps the sleep at 1 ms.  Stats move only on
+		 * connect, subscribe and the like: they go at once.
 		 */
+		mq_broker_sweep(b);
 		now = mq_now_ms();
-		if (now != synced) {
+		if (now != synced || b->stats_dirty) {
 			mq__sync(b);
 			synced = now;
 		} else {
 			lag = true;
 		}
+		/* Teardowns publish wills, flushes find dead peers: repeat
+		 * until nothing is left to close or to write. */
+		while (b->pending != NULL) {
+			mq__flush_all(b);
+			mq_broker_sweep(b);
+		}
+		if (b->stats_dirty)
+			mq__sync(b);
 		timeout = mq_timers_next(&b->timers, now);
 		if (lag && (timeout < 0 || timeout > 1))
 			timeout = 1;
