@@ -15,7 +15,7 @@ libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
 bin_PROGRAMS += mqttd
 mqttd_SOURCES = broker/mq_main.c
 mqttd_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
-mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS)
+mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS)
 EXTRA_DIST += broker/mqttd.conf.example
 
 # Unit tests.
@@ -31,7 +31,7 @@ tests_unit_test_mq_config_SOURCES = tests/unit/test_mq_config.c
 tests_unit_test_mq_config_LDADD = libmq.a
 tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
 tests_unit_test_mq_broker_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) \
-	$(CRYPT_LIBS)
+	$(CRYPT_LIBS) $(OPENSSL_LIBS)
 
 # Fuzzers: the codec alone, and the handlers over socket-less connections.
 MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \
@@ -44,4 +44,4 @@ FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 	$(FUZZ_LINK) $^
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
-	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) -lrt
+	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) -lrt

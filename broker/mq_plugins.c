@@ -63,6 +63,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,7 +117,8 @@ struct mq_plugins {
 	char            *acl_file;
 	bool             allow_anonymous;
 	bool             active[MQ_PLUGIN_COUNT];
-	bool             cache_on; /* cache_key is random */
+	bool             cache_on; /* cache_key is random, mac ready */
+	EVP_MAC_CTX     *mac;
 	uint8_t          cache_key[32];
 	struct mq_creds  users;
 	struct mq_creds  clients;
@@ -448,200 +452,25 @@ creds_find(const struct mq_creds *c, const char *name, size_t len)
 	return NULL;
 }
 
-/* ---- SHA-256 and HMAC (FIPS 180-4, RFC 2104), for the verify cache ---- */
+/* ---- HMAC-SHA-256 (OpenSSL), for the verify cache ---- */
 
-struct sha256 {
-	uint32_t h[8];
-	uint8_t  buf[64];
-	size_t   n;   /* bytes in buf */
-	uint64_t len; /* bytes hashed */
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98,
-	0x71374491,
-	0xb5c0fbcf,
-	0xe9b5dba5,
-	0x3956c25b,
-	0x59f111f1,
-	0x923f82a4,
-	0xab1c5ed5,
-	0xd807aa98,
-	0x12835b01,
-	0x243185be,
-	0x550c7dc3,
-	0x72be5d74,
-	0x80deb1fe,
-	0x9bdc06a7,
-	0xc19bf174,
-	0xe49b69c1,
-	0xefbe4786,
-	0x0fc19dc6,
-	0x240ca1cc,
-	0x2de92c6f,
-	0x4a7484aa,
-	0x5cb0a9dc,
-	0x76f988da,
-	0x983e5152,
-	0xa831c66d,
-	0xb00327c8,
-	0xbf597fc7,
-	0xc6e00bf3,
-	0xd5a79147,
-	0x06ca6351,
-	0x14292967,
-	0x27b70a85,
-	0x2e1b2138,
-	0x4d2c6dfc,
-	0x53380d13,
-	0x650a7354,
-	0x766a0abb,
-	0x81c2c92e,
-	0x92722c85,
-	0xa2bfe8a1,
-	0xa81a664b,
-	0xc24b8b70,
-	0xc76c51a3,
-	0xd192e819,
-	0xd6990624,
-	0xf40e3585,
-	0x106aa070,
-	0x19a4c116,
-	0x1e376c08,
-	0x2748774c,
-	0x34b0bcb5,
-	0x391c0cb3,
-	0x4ed8aa4a,
-	0x5b9cca4f,
-	0x682e6ff3,
-	0x748f82ee,
-	0x78a5636f,
-	0x84c87814,
-	0x8cc70208,
-	0x90befffa,
-	0xa4506ceb,
-	0xbef9a3f7,
-	0xc67178f2,
-};
-
-#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void
-sha256_block(uint32_t h[8], const uint8_t *p)
+/*
+ * HMAC-SHA-256 over a ++ b ++ c under the per-process key.  The MAC
+ * context is made once in mq_plugins_new(); re-initialising it with the
+ * key is cheaper than fetching the algorithm per call.  Returns false
+ * when OpenSSL fails, and the caller then falls back to crypt.
+ */
+static bool
+hmac3(EVP_MAC_CTX *ctx, const uint8_t key[32], const void *a, size_t an,
+    const void *b, size_t bn, const void *c, size_t cn, uint8_t out[32])
 {
-	uint32_t w[64], v[8], t1, t2;
+	size_t n = 0;
 
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t) p[4 * i] << 24
-		    | (uint32_t) p[4 * i + 1] << 16
-		    | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++)
-		w[i] = w[i - 16] + w[i - 7]
-		    + (ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18)
-		        ^ (w[i - 15] >> 3))
-		    + (ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19)
-		        ^ (w[i - 2] >> 10));
-	memcpy(v, h, sizeof(v));
-	for (int i = 0; i < 64; i++) {
-		t1 = v[7]
-		    + (ROR32(v[4], 6) ^ ROR32(v[4], 11) ^ ROR32(v[4], 25))
-		    + ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha256_k[i] + w[i];
-		t2 = (ROR32(v[0], 2) ^ ROR32(v[0], 13) ^ ROR32(v[0], 22))
-		    + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-		memmove(v + 1, v, 7 * sizeof(v[0]));
-		v[4] += t1;
-		v[0] = t1 + t2;
-	}
-	for (int i = 0; i < 8; i++)
-		h[i] += v[i];
-}
-
-static void
-sha256_init(struct sha256 *c)
-{
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
-		0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-
-	memcpy(c->h, iv, sizeof(iv));
-	c->n = 0;
-	c->len = 0;
-}
-
-static void
-sha256_update(struct sha256 *c, const void *data, size_t n)
-{
-	const uint8_t *p = data;
-
-	c->len += n;
-	while (n > 0) {
-		size_t take = 64 - c->n < n ? 64 - c->n : n;
-
-		memcpy(c->buf + c->n, p, take);
-		c->n += take;
-		p += take;
-		n -= take;
-		if (c->n == 64) {
-			sha256_block(c->h, c->buf);
-			c->n = 0;
-		}
-	}
-}
-
-static void
-sha256_final(struct sha256 *c, uint8_t out[32])
-{
-	uint64_t bits = c->len * 8;
-	uint8_t  pad = 0x80, zero = 0, be[8];
-
-	sha256_update(c, &pad, 1);
-	while (c->n != 56)
-		sha256_update(c, &zero, 1);
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t) (bits >> (56 - 8 * i));
-	sha256_update(c, be, 8);
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 4; j++)
-			out[4 * i + j] = (uint8_t) (c->h[i] >> (24 - 8 * j));
-	explicit_bzero(c, sizeof(*c));
-}
-
-/* HMAC-SHA-256 over a ++ b ++ c with a 32-byte key. */
-static void
-hmac3(const uint8_t key[32], const void *a, size_t an, const void *b,
-    size_t bn, const void *c, size_t cn, uint8_t out[32])
-{
-	uint8_t       pad[64], inner[32];
-	struct sha256 h;
-
-	memset(pad, 0x36, sizeof(pad));
-	for (int i = 0; i < 32; i++)
-		pad[i] ^= key[i];
-	sha256_init(&h);
-	sha256_update(&h, pad, 64);
-	sha256_update(&h, a, an);
-	sha256_update(&h, b, bn);
-	sha256_update(&h, c, cn);
-	sha256_final(&h, inner);
-	memset(pad, 0x5c, sizeof(pad));
-	for (int i = 0; i < 32; i++)
-		pad[i] ^= key[i];
-	sha256_init(&h);
-	sha256_update(&h, pad, 64);
-	sha256_update(&h, inner, 32);
-	sha256_final(&h, out);
-	explicit_bzero(pad, sizeof(pad));
-	explicit_bzero(inner, sizeof(inner));
-}
-
-int
-mq_plugins_sha256(const void *data, size_t len, unsigned char out[32])
-{
-	struct sha256 h;
-
-	sha256_init(&h);
-	sha256_update(&h, data, len);
-	sha256_final(&h, out);
-	return 0;
+	return EVP_MAC_init(ctx, key, 32, NULL) == 1
+	    && EVP_MAC_update(ctx, a, an) == 1
+	    && EVP_MAC_update(ctx, b, bn) == 1
+	    && EVP_MAC_update(ctx, c, cn) == 1
+	    && EVP_MAC_final(ctx, out, &n, 32) == 1 && n == 32;
 }
 
 /* Compares in time independent of where the strings first differ. */
@@ -701,9 +530,10 @@ creds_verify(
 
 	if (pw_len > MQ_PW_MAX || memchr(pw, '\0', pw_len) != NULL)
 		return false;
-	if (!p->cache_on)
+	if (!p->cache_on
+	    || !hmac3(p->mac, p->cache_key, e->hash, strlen(e->hash), "", 1,
+	        pw, pw_len, mac))
 		return password_matches(e->hash, pw, pw_len);
-	hmac3(p->cache_key, e->hash, strlen(e->hash), "", 1, pw, pw_len, mac);
 	for (int i = 0; i < 32; i++)
 		d |= (uint8_t) (mac[i] ^ e->ok_mac[i]);
 	ok = e->ok_valid && d == 0;
@@ -1317,6 +1147,28 @@ mq_plugins_reload(mq_plugins *p)
 	return ru < 0 ? ru : rcl < 0 ? rcl : ra < 0 ? ra : 0;
 }
 
+/* One HMAC-SHA-256 context for the cache; false (no cache) on failure. */
+static bool
+mac_new(EVP_MAC_CTX **out)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+	*out = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac); /* the context keeps its own reference */
+	if (*out == NULL || EVP_MAC_CTX_set_params(*out, params) != 1) {
+		plog("OpenSSL HMAC-SHA-256 unavailable; no password cache");
+		EVP_MAC_CTX_free(*out);
+		*out = NULL;
+		return false;
+	}
+	return true;
+}
+
 int
 mq_plugins_new(mq_plugins **out, const struct mq_plugins_config *cfg)
 {
@@ -1341,6 +1193,8 @@ mq_plugins_new(mq_plugins **out, const struct mq_plugins_config *cfg)
 	    == (ssize_t) sizeof(p->cache_key);
 	if (!p->cache_on)
 		plog("getrandom: %s; no password cache", strerror(errno));
+	else
+		p->cache_on = mac_new(&p->mac);
 	if (p->state_path != NULL) {
 		rc = for_each_line(p->state_path, true, state_line, p->active);
 		if (rc == -ENOMEM) {
@@ -1372,6 +1226,7 @@ mq_plugins_free(mq_plugins **pp)
 	free(p->clientid_file);
 	free(p->acl_file);
 	explicit_bzero(p->cache_key, sizeof(p->cache_key));
+	EVP_MAC_CTX_free(p->mac);
 	free(p);
 	*pp = NULL;
 }

@@ -99,10 +99,6 @@ bool mq_plugins_acl_check(const mq_plugins *p, const char *client_id,
 int mq_plugins_hash_password(
     char *out, size_t out_size, const char *password, bool sha512);
 
-/* SHA-256 of data (the password cache's hash; exposed for its
- * known-answer test).  Returns 0. */
-int mq_plugins_sha256(const void *data, size_t len, unsigned char out[32]);
-
 /*
  * Replaces path with data durably: path.tmp, fsync, rename, fsync of the
  * directory.  Returns 0 or -errno (path is then unchanged).

@@ -609,53 +609,6 @@ T_TEST(write_file_atomic)
 	    -ENOENT);
 }
 
-T_TEST(sha256_known_answers)
-{
-	static const struct {
-		const char *in;
-		const char *hex;
-	} rows[] = {
-		{ "",
-		    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7"
-		    "852"
-		    "b855" },
-		{ "abc",
-		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f"
-		    "2"
-		    "0015ad" },
-		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-		    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd41"
-		    "9db"
-		    "06c1" },
-	};
-	unsigned char out[32];
-	char          hex[65];
-	static char   million[1000000];
-
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		T_EQ(
-		    mq_plugins_sha256(rows[i].in, strlen(rows[i].in), out), 0);
-		for (int j = 0; j < 32; j++)
-			sprintf(hex + 2 * j, "%02x", out[j]);
-		T_STREQ(hex, rows[i].hex);
-	}
-	memset(million, 'a', sizeof(million));
-	mq_plugins_sha256(million, sizeof(million), out);
-	for (int j = 0; j < 32; j++)
-		sprintf(hex + 2 * j, "%02x", out[j]);
-	T_STREQ(hex,
-	    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd"
-	    "0");
-	/* every length around the 55/56/64-byte padding edges differs */
-	for (size_t n = 50; n < 130; n++) {
-		unsigned char a[32], b[32];
-
-		mq_plugins_sha256(million, n, a);
-		mq_plugins_sha256(million, n + 1, b);
-		T_ASSERT(memcmp(a, b, 32) != 0);
-	}
-}
-
 static double
 now_s(void)
 {
@@ -726,7 +679,6 @@ static const struct t_case cases[] = {
 	T_ENTRY(acl_deny_overlap_table),
 	T_ENTRY(acl_reload_and_missing),
 	T_ENTRY(write_file_atomic),
-	T_ENTRY(sha256_known_answers),
 	T_ENTRY(auth_verify_cache),
 };
 
