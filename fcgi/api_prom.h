@@ -28,6 +28,14 @@ struct api_prom_input {
 /* Renders into a new malloc'd buffer *out of *len bytes.  0 or -ENOMEM. */
 int api_prom_render(const struct api_prom_input *in, char **out, size_t *len);
 
+/* The same into *buf (of *cap bytes; NULL/0 allowed), reused and grown
+ * with realloc so that a thread can keep one buffer across scrapes (an
+ * 8-16 KB malloc per request makes glibc consolidate its fast bins).
+ * 0 (*buf, *cap, *len set; NUL-terminated) or -ENOMEM (*buf still the
+ * caller's to free). */
+int api_prom_render_buf(
+    const struct api_prom_input *in, char **buf, size_t *cap, size_t *len);
+
 /* Writes s as an escaped label value into f. */
 void api_prom_label(FILE *f, const char *s);
 

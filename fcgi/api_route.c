@@ -245,8 +245,14 @@ respond_prom(struct hctx *h, struct api_response *rs)
 	}
 	rs->status = 200;
 	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	if (api_prom_render(&in, &rs->body, &rs->len) != 0)
+	rs->body = spare;
+	rs->cap = spare_cap;
+	spare = NULL;
+	if (api_prom_render_buf(&in, &rs->body, &rs->cap, &rs->len) != 0) {
 		rs->status = 503;
+		rs->content_type = NULL;
+		rs->len = 0;
+	}
 	free(lv.v);
 }
 

@@ -49,9 +49,44 @@ T_TEST(full)
 	free(s);
 }
 
+/* A reused buffer (what a worker thread keeps) renders the same bytes,
+ * whatever it held before, and whether the node is up or down. */
+T_TEST(reused_buffer)
+{
+	uint64_t              m[SHM_METRIC_COUNT], st[SHM_STAT_COUNT];
+	struct api_prom_input in = { .node = "n@h\\",
+		.up = true,
+		.uptime = 7,
+		.metrics = m,
+		.stats = st };
+	char                 *fresh, *buf = malloc(16);
+	size_t                n, cap = 16, len;
+
+	for (int i = 0; i < SHM_METRIC_COUNT; i++)
+		m[i] = (uint64_t) i * 1000003u;
+	for (int i = 0; i < SHM_STAT_COUNT; i++)
+		st[i] = (uint64_t) i;
+	T_ASSERT(buf != NULL);
+	memset(buf, 'x', cap);
+	for (int round = 0; round < 3; round++) {
+		in.up = round != 1;
+		T_EQ(api_prom_render(&in, &fresh, &n), 0);
+		T_EQ(api_prom_render_buf(&in, &buf, &cap, &len), 0);
+		T_EQ(len, n);
+		T_ASSERT(cap > len);
+		T_EQ(memcmp(buf, fresh, n), 0);
+		T_EQ(buf[len], '\0');
+		free(fresh);
+	}
+	T_ASSERT(strstr(buf, "mqttd_packets_connect_total{node=\"n@h\\\\\"} ")
+	    != NULL);
+	free(buf);
+}
+
 static const struct t_case cases[] = {
 	T_ENTRY(down_is_up_zero),
 	T_ENTRY(full),
+	T_ENTRY(reused_buffer),
 };
 
 T_MAIN(cases)
