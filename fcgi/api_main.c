@@ -21,6 +21,7 @@
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -212,6 +213,12 @@ worker_main(int slot)
 	if (getppid() == 1)
 		_exit(1);
 	signal(SIGPIPE, SIG_IGN);
+	/* One malloc arena for all threads: only one of them runs at a time
+	 * (a core or two), so the next request reuses the memory the last
+	 * one freed while it is still in cache; per-thread arenas spread a
+	 * page's ~250 json-c allocations over 16 heaps (-2..3 us per page,
+	 * measured in bench/RESULTS.md). */
+	mallopt(M_ARENA_MAX, 1);
 	if (FCGX_Init() != 0 || api_auth_new(&auth, O.users) != 0) {
 		syslog(LOG_ERR, "worker init failed");
 		_exit(1);
