@@ -20,11 +20,15 @@ EXTRA_DIST += broker/mqttd.conf.example
 
 # Unit tests.
 check_PROGRAMS += tests/unit/test_mq_codec tests/unit/test_mq_trie \
-	tests/unit/test_mq_broker tests/unit/test_mq_config
+	tests/unit/test_mq_broker tests/unit/test_mq_config \
+	tests/unit/test_mq_codec5
 TESTS += tests/unit/test_mq_codec tests/unit/test_mq_trie \
-	tests/unit/test_mq_broker tests/unit/test_mq_config
+	tests/unit/test_mq_broker tests/unit/test_mq_config \
+	tests/unit/test_mq_codec5
 tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
 tests_unit_test_mq_codec_LDADD = libmq.a
+tests_unit_test_mq_codec5_SOURCES = tests/unit/test_mq_codec5.c
+tests_unit_test_mq_codec5_LDADD = libmq.a
 tests_unit_test_mq_trie_SOURCES = tests/unit/test_mq_trie.c
 tests_unit_test_mq_trie_LDADD = libmq.a
 tests_unit_test_mq_config_SOURCES = tests/unit/test_mq_config.c

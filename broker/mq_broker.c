@@ -31,10 +31,11 @@ struct retained {
 };
 
 mq_msg *
-mq__msg_new(const char *topic, uint16_t tlen, const void *payload,
-    uint32_t plen, uint8_t qos, bool retain)
+mq__msg_new5(const char *topic, uint16_t tlen, const void *payload,
+    uint32_t plen, uint8_t qos, bool retain, const uint8_t *props,
+    uint32_t props_len, uint64_t expire_at)
 {
-	mq_msg *m = malloc(sizeof(*m) + tlen + plen);
+	mq_msg *m = malloc(sizeof(*m) + tlen + plen + props_len);
 
 	if (m == NULL)
 		return NULL;
@@ -43,10 +44,22 @@ mq__msg_new(const char *topic, uint16_t tlen, const void *payload,
 	m->qos = qos;
 	m->retain = retain;
 	m->payload_len = plen;
+	m->props_len = props_len;
+	m->expire_at = expire_at;
 	memcpy(m->data, topic, tlen);
 	if (plen)
 		memcpy(m->data + tlen, payload, plen);
+	if (props_len)
+		memcpy(m->data + tlen + plen, props, props_len);
 	return m;
+}
+
+mq_msg *
+mq__msg_new(const char *topic, uint16_t tlen, const void *payload,
+    uint32_t plen, uint8_t qos, bool retain)
+{
+	return mq__msg_new5(
+	    topic, tlen, payload, plen, qos, retain, NULL, 0, 0);
 }
 
 void
@@ -60,13 +73,15 @@ mq_msg *
 mq__pub_hold(struct mq_pub *p)
 {
 	if (p->msg == NULL) {
-		p->msg = mq__msg_new(p->topic, p->topic_len, p->payload,
-		    p->payload_len, p->qos, p->retain);
+		p->msg = mq__msg_new5(p->topic, p->topic_len, p->payload,
+		    p->payload_len, p->qos, p->retain, p->props, p->props_len,
+		    p->expire_at);
 		if (p->msg == NULL)
 			return NULL;
 		/* From now on the bytes live in the message. */
 		p->topic = mq_msg_topic(p->msg);
 		p->payload = mq_msg_payload(p->msg);
+		p->props = mq_msg_props(p->msg);
 	}
 	return mq__msg_ref(p->msg);
 }
@@ -81,6 +96,9 @@ mq__pub_from_msg(struct mq_pub *p, mq_msg *m)
 	p->payload_len = m->payload_len;
 	p->qos = m->qos;
 	p->retain = m->retain;
+	p->props = mq_msg_props(m);
+	p->props_len = m->props_len;
+	p->expire_at = m->expire_at;
 	p->msg = mq__msg_ref(m);
 }
 
@@ -162,6 +180,8 @@ send_retained(mq_broker *b, struct mq_sub *sub, mq_msg *m)
 	struct mq_pub p;
 	uint8_t       q = m->qos < sub->qos ? m->qos : sub->qos;
 
+	if (m->expire_at != 0 && mq_now_ms() > m->expire_at)
+		return; /* MQTT 5.0 Message Expiry: no longer to be sent */
 	mq__pub_from_msg(&p, m);
 	mq__deliver(sub->s, &p, q, true); /* [MQTT-3.3.1-8] */
 	mq__msg_unref(p.msg);
@@ -202,6 +222,17 @@ route_one(struct mq_trie_entry *e, void *arg)
 	struct mq_sub *sub = (struct mq_sub *) e;
 	struct mq_pub *p = arg;
 
+	/* v5 No Local [MQTT5-3.8.3-3]; Retain As Published (3.8.3.1). */
+	if (sub->opts != 0) {
+		if ((sub->opts & MQ_SUBOPT_NO_LOCAL) && sub->s == p->from)
+			return;
+		if (sub->opts & MQ_SUBOPT_RAP) {
+			p->matched++;
+			mq__deliver(sub->s, p,
+			    p->qos < sub->qos ? p->qos : sub->qos, p->retain);
+			return;
+		}
+	}
 	p->matched++;
 	mq__deliver(sub->s, p, p->qos < sub->qos ? p->qos : sub->qos, false);
 }

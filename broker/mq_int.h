@@ -44,7 +44,9 @@ typedef struct mq_msg {
 	uint8_t  qos;
 	bool     retain;
 	uint32_t payload_len;
-	uint8_t  data[]; /* topic, then payload */
+	uint32_t props_len; /* MQTT 5.0 properties to forward (v5 only) */
+	uint64_t expire_at; /* ms (mq_now_ms), 0: never (Message Expiry) */
+	uint8_t  data[];    /* topic, then payload, then properties */
 } mq_msg;
 
 static inline const char *
@@ -57,6 +59,12 @@ static inline const uint8_t *
 mq_msg_payload(const mq_msg *m)
 {
 	return m->data + m->topic_len;
+}
+
+static inline const uint8_t *
+mq_msg_props(const mq_msg *m)
+{
+	return m->data + m->topic_len + m->payload_len;
 }
 
 /*
@@ -73,6 +81,13 @@ struct mq_pub {
 	bool           retain;
 	mq_msg        *msg;
 	uint32_t       matched;
+	/* MQTT 5.0: properties forwarded to v5 subscribers (stripped for
+	 * v3 ones), Message Expiry as a deadline, and the publisher's
+	 * session for No Local.  All zero on the v3 path. */
+	const uint8_t    *props;
+	uint32_t          props_len;
+	uint64_t          expire_at;
+	const mq_session *from;
 };
 
 /* A growable byte buffer; allocated lazily, freed when drained. */
@@ -96,29 +111,41 @@ struct mq_listener {
 enum mq_conn_state { MQ_CS_NEW, MQ_CS_CONNECTED, MQ_CS_CLOSING };
 
 struct mq_conn {
-	uint8_t             kind;
-	uint8_t             state;
-	uint8_t             proto;
-	bool                want_out; /* EPOLLOUT armed */
-	bool                pending;  /* on b->pending */
-	bool                was_connected;
-	uint8_t             why; /* enum shm_shutdown once closing */
-	bool                send_will;
-	int                 fd;
-	uint32_t            listener; /* index, UINT32_MAX if virtual */
-	uint16_t            keepalive;
-	uint16_t            username_len;
-	mq_broker          *b;
-	mq_session         *s;
-	char               *username; /* NULL when absent */
-	mq_msg             *will;     /* qos and retain inside */
-	col_ref             col;
-	struct mq_buf       in, out;
-	uint64_t            last_rx;
-	mq_timer            ka;
-	mq_conn            *next_pending, *next_closing;
-	mq_conn            *all_next, *all_prev; /* b->conns */
-	struct sockaddr_in6 peer;                /* AF_INET or AF_INET6 */
+	uint8_t       kind;
+	uint8_t       state;
+	uint8_t       proto;
+	bool          want_out; /* EPOLLOUT armed */
+	bool          pending;  /* on b->pending */
+	bool          was_connected;
+	uint8_t       why; /* enum shm_shutdown once closing */
+	bool          send_will;
+	uint8_t       dis_rc; /* v5: DISCONNECT reason to send, 0: by why */
+	int           fd;
+	uint32_t      listener; /* index, UINT32_MAX if virtual */
+	uint16_t      keepalive;
+	uint16_t      username_len;
+	mq_broker    *b;
+	mq_session   *s;
+	char         *username; /* NULL when absent */
+	mq_msg       *will;     /* qos and retain inside */
+	col_ref       col;
+	struct mq_buf in, out;
+	uint64_t      last_rx;
+	mq_timer      ka;
+	mq_conn      *next_pending, *next_closing;
+	mq_conn      *all_next, *all_prev; /* b->conns */
+	struct sockaddr_in6 peer;          /* AF_INET or AF_INET6 */
+	/* MQTT 5.0 only (proto == 5). */
+	uint32_t           max_out; /* client's Maximum Packet Size, 0: none */
+	uint32_t           will_delay; /* seconds */
+	struct mq_aliases *aliases;    /* client -> server topic aliases */
+};
+
+/* Topic Alias Maximum the server announces (client -> server aliases). */
+#define MQ_TOPIC_ALIAS_MAX 10
+struct mq_aliases {
+	char    *topic[MQ_TOPIC_ALIAS_MAX + 1]; /* [1..MAX] */
+	uint16_t len[MQ_TOPIC_ALIAS_MAX + 1];
 };
 
 struct mq_sub {
@@ -127,6 +154,7 @@ struct mq_sub {
 	struct mq_sub       *next; /* in s->subs */
 	col_ref              col;
 	uint8_t              qos;
+	uint8_t              opts; /* v5 No Local, Retain As Published */
 	uint16_t             len;
 	char                 filter[];
 };
@@ -159,8 +187,13 @@ struct mq_session {
 	mq_conn        *conn; /* NULL when offline */
 	struct mq_sub  *subs;
 	uint32_t        nsubs;
-	bool            clean;
+	bool            clean; /* dies with its connection */
 	bool            dirty; /* on b->dirty */
+	bool            v5;
+	uint16_t        recv_max; /* v5 client's Receive Maximum, 0: none */
+	uint32_t        expiry_s; /* v5 Session Expiry Interval (clamped) */
+	mq_msg         *will;     /* v5 will waiting for its delay */
+	mq_timer        will_timer;
 	uint16_t        id_len;
 	col_ref         col;
 	/* inflight ring: consecutive packet ids from if_head */
@@ -223,6 +256,9 @@ mq__metric(mq_broker *b, enum shm_metric m, uint64_t n)
 /* mq_broker.c */
 mq_msg *mq__msg_new(const char *topic, uint16_t tlen, const void *payload,
     uint32_t plen, uint8_t qos, bool retain);
+mq_msg *mq__msg_new5(const char *topic, uint16_t tlen, const void *payload,
+    uint32_t plen, uint8_t qos, bool retain, const uint8_t *props,
+    uint32_t props_len, uint64_t expire_at);
 static inline mq_msg *
 mq__msg_ref(mq_msg *m)
 {
@@ -246,18 +282,22 @@ bool mq__acl(
 mq_session *mq__session_find(mq_broker *b, const char *id, size_t len);
 mq_session *mq__session_new(
     mq_broker *b, const char *id, size_t len, bool clean);
+/* v5 will: published after delay_s unless the session resumes first. */
+void mq__session_will(mq_session *s, mq_msg *will, uint32_t delay_s);
 void mq__session_free(mq_session *s);
 void mq__session_dirty(mq_session *s);
 void mq__session_attach(mq_session *s, mq_conn *c);
 void mq__session_detach(mq_session *s);
 /* 0x00..0x02 granted, or -errno (then SUBACK 0x80). */
-int  mq__subscribe(mq_session *s, const char *f, size_t len, uint8_t qos,
-     struct mq_sub **out);
-int  mq__unsubscribe(mq_session *s, const char *f, size_t len);
+int mq__subscribe(mq_session *s, const char *f, size_t len, uint8_t qos,
+    struct mq_sub **out);
+struct mq_sub *mq__sub_find(mq_session *s, const char *f, size_t len);
+int            mq__unsubscribe(mq_session *s, const char *f, size_t len);
 void mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain);
 void mq__on_puback(mq_session *s, uint16_t pid);
 void mq__on_pubrec(mq_session *s, uint16_t pid);
 void mq__on_pubcomp(mq_session *s, uint16_t pid);
+void mq__on_pubrec_failed(mq_session *s, uint16_t pid); /* v5 rc>=0x80 */
 void mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid);
 void mq__on_pubrel(mq_session *s, uint16_t pid);
 void mq__session_resume(mq_session *s);
@@ -268,7 +308,16 @@ void mq__send(mq_conn *c, const void *p, size_t n);
 void mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
     uint16_t pid);
+/* v5 receivers get props and the remaining Message Expiry; v3 ones not. */
+void mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
+    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
+    uint16_t pid, const uint8_t *props, uint32_t props_len,
+    uint64_t expire_at);
+/* False when c (v5) announced a Maximum Packet Size this would pass. */
+bool mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
+    uint32_t props_len, uint64_t expire_at);
 void mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid);
+void mq__send_ack5(mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc);
 void mq__conn_close(mq_conn *c, enum shm_shutdown why);
 void mq__conn_teardown(mq_conn *c);
 void mq__conn_free(mq_conn *c);

@@ -150,6 +150,79 @@ mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
 	c->b->metrics[sent[qos]]++;
 }
 
+/* Remaining Message Expiry in whole seconds, rounded up. */
+static uint32_t
+expiry_left(uint64_t expire_at)
+{
+	uint64_t now = mq_now_ms();
+
+	return now >= expire_at ? 0
+	                        : (uint32_t) ((expire_at - now + 999) / 1000);
+}
+
+bool
+mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
+    uint32_t props_len, uint64_t expire_at)
+{
+	uint64_t n;
+
+	if (c == NULL || c->max_out == 0)
+		return true;
+	/* An upper bound of the encoded size (header varints at most). */
+	n = (uint64_t) MQ_PUBLISH5_HDR_MAX + tlen + plen + props_len;
+	if (expire_at == 0)
+		n -= 5;
+	return n <= c->max_out;
+}
+
+void
+mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
+    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
+    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at)
+{
+	static const enum shm_metric sent[3] = { SHM_M_MESSAGES_QOS0_SENT,
+		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
+	size_t                       need, total, h;
+	uint8_t                     *d;
+
+	if (c == NULL || c->proto != 5)
+		return mq__send_publish(
+		    c, topic, tlen, payload, plen, qos, retain, dup, pid);
+	need = MQ_PUBLISH5_HDR_MAX + (size_t) tlen + props_len + plen;
+	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
+		return;
+	h = mq_encode_publish_head5(d, topic, tlen, plen, qos, retain, dup,
+	    pid, expire_at != 0, expire_at ? expiry_left(expire_at) : 0, props,
+	    props_len, &total);
+	if (plen)
+		memcpy(d + h, payload, plen);
+	out_commit(c, total);
+	c->b->metrics[SHM_M_PACKETS_PUBLISH_SENT]++;
+	c->b->metrics[SHM_M_MESSAGES_SENT]++;
+	c->b->metrics[sent[qos]]++;
+}
+
+static const enum shm_metric ack_metric[] = {
+	[MQ_PUBACK] = SHM_M_PACKETS_PUBACK_SENT,
+	[MQ_PUBREC] = SHM_M_PACKETS_PUBREC_SENT,
+	[MQ_PUBREL] = SHM_M_PACKETS_PUBREL_SENT,
+	[MQ_PUBCOMP] = SHM_M_PACKETS_PUBCOMP_SENT,
+	[MQ_UNSUBACK] = SHM_M_PACKETS_UNSUBACK,
+};
+
+void
+mq__send_ack5(mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc)
+{
+	uint8_t a[MQ_ACK5_SIZE];
+
+	if (c == NULL || c->state == MQ_CS_CLOSING)
+		return;
+	if (c->proto != 5)
+		rc = 0;
+	mq__send(c, a, mq_encode_ack5(a, type, pid, rc));
+	c->b->metrics[ack_metric[type]]++;
+}
+
 void
 mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid)
 {
@@ -179,11 +252,36 @@ send_connack(mq_conn *c, bool present, uint8_t rc)
 
 /* ---- closing ---- */
 
+/* The v5 DISCONNECT reason the server sends for a close (0: none). */
+static const uint8_t why_reason[] = {
+	[SHM_SHUT_KEEPALIVE_TIMEOUT] = MQ_RC_KEEP_ALIVE_TIMEOUT,
+	[SHM_SHUT_MALFORMED] = MQ_RC_MALFORMED,
+	[SHM_SHUT_TAKEOVER] = MQ_RC_SESSION_TAKEN_OVER,
+	[SHM_SHUT_KICKED] = MQ_RC_ADMINISTRATIVE_ACTION,
+	[SHM_SHUT_ERROR] = 0,
+};
+
 void
 mq__conn_close(mq_conn *c, enum shm_shutdown why)
 {
 	if (c->state == MQ_CS_CLOSING)
 		return;
+	/* [MQTT5-4.13.1]: tell a v5 client why before closing (the sweep
+	 * makes one last write).  A slow consumer gets nothing: its
+	 * buffer is what is full. */
+	if (c->proto == 5 && c->state == MQ_CS_CONNECTED) {
+		uint8_t rc = c->dis_rc, d[MQ_DISCONNECT5_SIZE];
+
+		if (rc == 0 && (size_t) why < sizeof(why_reason))
+			rc = why_reason[why];
+		if (rc != 0 && why != SHM_SHUT_SLOW_CONSUMER
+		    && why != SHM_SHUT_CLOSED) {
+			mq__send(c, d, mq_encode_disconnect5(d, rc));
+			c->b->metrics[SHM_M_PACKETS_DISCONNECT]++;
+		}
+		if (c->state == MQ_CS_CLOSING) /* the send overflowed */
+			return;
+	}
 	c->was_connected = c->state == MQ_CS_CONNECTED;
 	c->state = MQ_CS_CLOSING;
 	c->why = (uint8_t) why;
@@ -240,6 +338,13 @@ mq__conn_teardown(mq_conn *c)
 		mq_debug("connection %s closed: %s", peer_str(c, p, sizeof(p)),
 		    why_text[c->why]);
 	}
+	/* v5 Will Delay: the session holds the will until the delay passes
+	 * or the session ends, and drops it if resumed [MQTT5-3.1.3-9]. */
+	if (c->will != NULL && c->send_will && c->will_delay != 0
+	    && c->s != NULL && !c->s->clean) {
+		mq__session_will(c->s, c->will, c->will_delay);
+		c->will = NULL;
+	}
 	if (c->s != NULL)
 		mq__session_detach(c->s);
 	if (c->will != NULL)
@@ -292,11 +397,62 @@ ka_fire(mq_timer *t)
 
 /* ---- CONNECT ---- */
 
+/* v3 CONNACK return code -> v5 CONNACK reason code. */
+static const uint8_t connack5[] = {
+	[MQ_CONNACK_ACCEPTED] = MQ_RC_SUCCESS,
+	[MQ_CONNACK_BAD_VERSION] = 0x84,
+	[MQ_CONNACK_BAD_CLIENT_ID] = MQ_RC_CLIENT_ID_NOT_VALID,
+	[MQ_CONNACK_UNAVAILABLE] = MQ_RC_SERVER_UNAVAILABLE,
+	[MQ_CONNACK_BAD_CREDENTIAL] = MQ_RC_BAD_USER_OR_PASSWORD,
+	[MQ_CONNACK_NOT_AUTHORIZED] = MQ_RC_NOT_AUTHORIZED,
+};
+
 static void
 refuse(mq_conn *c, uint8_t rc, enum shm_shutdown why)
 {
+	if (c->proto == 5) {
+		uint8_t a[8];
+
+		if (rc < sizeof(connack5))
+			rc = connack5[rc];
+		mq__send(c, a, mq_encode_connack5(a, false, rc, NULL, 0));
+		c->b->metrics[SHM_M_PACKETS_CONNACK]++;
+		return mq__conn_close(c, why);
+	}
 	send_connack(c, false, rc);
 	mq__conn_close(c, why);
+}
+
+/*
+ * The v5 CONNACK (3.2.2.3): what this server does differently from the
+ * defaults a client assumes.
+ */
+static void
+send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
+    bool expiry_clamped)
+{
+	mq_broker *b = c->b;
+	uint8_t    pr[128], a[8 + sizeof(pr)];
+	size_t     n = 0;
+
+	if (expiry_clamped)
+		n += mq_prop_u32(pr + n, MQ_P_SESSION_EXPIRY, c->s->expiry_s);
+	if (b->cfg->max_inflight < 65535)
+		n += mq_prop_u16(pr + n, MQ_P_RECEIVE_MAXIMUM,
+		    (uint16_t) b->cfg->max_inflight);
+	if (b->cfg->max_packet_size < 268435460u)
+		n += mq_prop_u32(
+		    pr + n, MQ_P_MAXIMUM_PACKET_SIZE, b->cfg->max_packet_size);
+	n += mq_prop_u16(pr + n, MQ_P_TOPIC_ALIAS_MAXIMUM, MQ_TOPIC_ALIAS_MAX);
+	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER))
+		n += mq_prop_u8(pr + n, MQ_P_RETAIN_AVAILABLE, 0);
+	n += mq_prop_u8(pr + n, MQ_P_SUBSCRIPTION_ID_AVAILABLE, 0);
+	n += mq_prop_u8(pr + n, MQ_P_SHARED_AVAILABLE, 0);
+	if (assigned != NULL) /* [MQTT5-3.2.2-16] */
+		n += mq_prop_str(pr + n, MQ_P_ASSIGNED_CLIENT_ID, assigned,
+		    (uint16_t) alen);
+	mq__send(c, a, mq_encode_connack5(a, present, 0, pr, (uint32_t) n));
+	b->metrics[SHM_M_PACKETS_CONNACK]++;
 }
 
 static int
@@ -317,10 +473,23 @@ connect_auth(
 	return MQ_CONNACK_ACCEPTED;
 }
 
-/* Finds, takes over or creates the session; sets *present. */
+static void
+send_connack_rc5(mq_conn *c, uint8_t rc)
+{
+	uint8_t a[8];
+
+	mq__send(c, a, mq_encode_connack5(a, false, rc, NULL, 0));
+	c->b->metrics[SHM_M_PACKETS_CONNACK]++;
+}
+
+/*
+ * Finds, takes over or creates the session; sets *present.  clean: drop
+ * an existing session (Clean Session / Clean Start); dies: a new one
+ * ends with its connection.
+ */
 static mq_session *
-connect_session(
-    mq_conn *c, const char *id, size_t idlen, bool clean, bool *present)
+connect_session(mq_conn *c, const char *id, size_t idlen, bool clean,
+    bool dies, bool *present)
 {
 	mq_broker  *b = c->b;
 	mq_session *s = mq__session_find(b, id, idlen);
@@ -332,6 +501,10 @@ connect_session(
 
 		mq_info("client %.*s: taken over by %s", (int) idlen, id,
 		    peer_str(c, p, sizeof(p)));
+		/* v5: a will with a delay waits for the session, which
+		 * goes on here [MQTT5-3.1.3-9]. */
+		if (old->proto == 5 && old->will_delay != 0 && !clean)
+			old->send_will = false;
 		mq__conn_close(old, SHM_SHUT_TAKEOVER);
 		old->s = NULL;
 		s->conn = NULL;
@@ -349,17 +522,30 @@ connect_session(
 		*present = true; /* [MQTT-3.2.2-2] */
 		return s;
 	}
-	return mq__session_new(b, id, idlen, clean);
+	return mq__session_new(b, id, idlen, dies);
 }
 
 static void
 connect_will(mq_conn *c, const struct mq_connect *k)
 {
+	uint8_t  buf[256], *fw = buf;
+	uint32_t n = 0;
+
 	if (!k->will)
 		return;
-	c->will = mq__msg_new(k->will_topic.ptr, k->will_topic.len,
+	if (k->level == 5 && k->will_props.len > 0) {
+		/* Will properties travel with the message (3.1.3.2). */
+		if (k->will_props.len > sizeof(buf)
+		    && (fw = malloc(k->will_props.len)) == NULL)
+			return;
+		n = mq_props_forward(&k->will_props, fw);
+		c->will_delay = k->will_props.will_delay;
+	}
+	c->will = mq__msg_new5(k->will_topic.ptr, k->will_topic.len,
 	    k->will_payload.ptr, k->will_payload.len, k->will_qos,
-	    k->will_retain);
+	    k->will_retain, fw, n, 0);
+	if (fw != buf)
+		free(fw);
 	c->send_will = c->will != NULL;
 }
 
@@ -410,20 +596,36 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	const char              *id = k->client_id.ptr;
 	size_t                   idlen = k->client_id.len;
 	mq_session              *s;
-	bool                     present;
+	bool                     present, assigned = false, v5 = k->level == 5;
+	bool                     clamped = false;
+	uint32_t                 expiry = 0;
 	int                      rc;
 
-	if (c->state != MQ_CS_NEW) /* [MQTT-3.1.0-2] */
+	if (c->state != MQ_CS_NEW) { /* [MQTT-3.1.0-2] */
+		c->dis_rc = MQ_RC_PROTOCOL_ERROR;
 		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+	}
 	c->proto = k->level;
+	if (k->level == 5 && mq_props_has(&pkt->props, MQ_P_AUTH_METHOD)) {
+		/* No enhanced authentication (4.12). */
+		mq_info("connection %s: authentication method %.*s refused",
+		    peer_str(c, p, sizeof(p)),
+		    (int) pkt->props.auth_method.len,
+		    pkt->props.auth_method.ptr);
+		c->proto = 5;
+		send_connack_rc5(c, MQ_RC_BAD_AUTH_METHOD);
+		return mq__conn_close(c, SHM_SHUT_AUTH_FAILED);
+	}
 	if (idlen == 0) {
-		/* [MQTT-3.1.3-8]; MQTT 3.1 needs 1..23 characters. */
-		if (!k->clean_session || k->level == 3)
+		/* [MQTT-3.1.3-8]; MQTT 3.1 needs 1..23 characters; MQTT
+		 * 5.0 assigns one whatever Clean Start says. */
+		if ((!k->clean_session && k->level == 4) || k->level == 3)
 			return refuse(
 			    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
 		idlen = (size_t) snprintf(gen, sizeof(gen), "mqttd_%llx%05x",
 		    (unsigned long long) b->started_at, ++b->id_seq & 0xfffff);
 		id = gen;
+		assigned = true;
 	} else if (k->level == 3 && idlen > 23) {
 		return refuse(
 		    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
@@ -434,9 +636,25 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 		    id, peer_str(c, p, sizeof(p)), rc);
 		return refuse(c, (uint8_t) rc, SHM_SHUT_AUTH_FAILED);
 	}
-	s = connect_session(c, id, idlen, k->clean_session, &present);
+	if (v5) {
+		/* Session Expiry replaces Clean Session (3.1.2.11.2); the
+		 * server's session_expiry caps it. */
+		expiry = pkt->props.session_expiry;
+		if (expiry > b->cfg->session_expiry) {
+			expiry = b->cfg->session_expiry;
+			clamped = true;
+		}
+	}
+	s = connect_session(c, id, idlen, k->clean_session,
+	    v5 ? expiry == 0 : k->clean_session, &present);
 	if (s == NULL)
 		return refuse(c, MQ_CONNACK_UNAVAILABLE, SHM_SHUT_ERROR);
+	s->v5 = v5;
+	s->clean = v5 ? expiry == 0 : k->clean_session;
+	s->expiry_s = expiry;
+	s->recv_max = v5 ? pkt->props.receive_max : 0;
+	if (v5)
+		c->max_out = pkt->props.max_packet_size;
 	c->keepalive = k->keepalive;
 	mq__session_attach(s, c);
 	connect_user(c, k);
@@ -446,7 +664,11 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	if (c->will != NULL
 	    && !mq__acl(b, c, k->will_topic.ptr, k->will_topic.len, true))
 		c->send_will = false;
-	send_connack(c, present, MQ_CONNACK_ACCEPTED);
+	if (v5)
+		send_connack5(
+		    c, present, assigned ? id : NULL, idlen, clamped);
+	else
+		send_connack(c, present, MQ_CONNACK_ACCEPTED);
 	c->state = MQ_CS_CONNECTED;
 	b->nclients++;
 	b->stats_dirty = true;
@@ -458,13 +680,114 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	mq_info(
 	    "client %.*s (%s) connected: MQTT %s, clean %d, keepalive %u%s",
 	    (int) s->id_len, s->id, peer_str(c, p, sizeof(p)),
-	    k->level == 4 ? "3.1.1" : "3.1", k->clean_session, k->keepalive,
+	    v5                  ? "5.0"
+	        : k->level == 4 ? "3.1.1"
+	                        : "3.1",
+	    k->clean_session, k->keepalive,
 	    present ? ", session resumed" : "");
 	if (present)
 		mq__session_resume(s);
 }
 
 /* ---- PUBLISH and acks ---- */
+
+/* v5 close with a reason (DISCONNECT sent by mq__conn_close). */
+static void
+close5(mq_conn *c, uint8_t rc, enum shm_shutdown why)
+{
+	c->dis_rc = rc;
+	mq__conn_close(c, why);
+}
+
+/*
+ * Topic Alias (3.3.2.3.4): a PUBLISH with a topic and an alias sets the
+ * alias; one with an empty topic uses it.  False when the connection
+ * was closed.
+ */
+static bool
+topic_alias(mq_conn *c, const struct mq_props *pr, struct mq_pub *p)
+{
+	uint16_t           a = pr->topic_alias;
+	struct mq_aliases *al = c->aliases;
+
+	if (a > MQ_TOPIC_ALIAS_MAX) { /* [MQTT5-3.3.2-9] */
+		close5(c, MQ_RC_TOPIC_ALIAS_INVALID, SHM_SHUT_MALFORMED);
+		return false;
+	}
+	if (p->topic_len == 0) {
+		if (al == NULL || al->topic[a] == NULL) {
+			close5(c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
+			return false;
+		}
+		p->topic = al->topic[a];
+		p->topic_len = al->len[a];
+		return true;
+	}
+	if (al == NULL && (al = c->aliases = calloc(1, sizeof(*al))) == NULL)
+		return true;
+	if (al->len[a] < p->topic_len || al->topic[a] == NULL) {
+		char *t = realloc(al->topic[a], p->topic_len);
+
+		if (t == NULL)
+			return true;
+		al->topic[a] = t;
+	}
+	memcpy(al->topic[a], p->topic, p->topic_len);
+	al->len[a] = p->topic_len;
+	return true;
+}
+
+/*
+ * The v5 parts of a PUBLISH: alias, properties to forward (per-hop ones
+ * left out, copied into fw only when there are such), expiry deadline.
+ * False when the connection was closed.
+ */
+static bool
+publish5(mq_conn *c, const mq_packet *pkt, struct mq_pub *p, uint8_t **fw)
+{
+	const struct mq_props *pr = &pkt->props;
+
+	p->from = c->s;
+	if (mq_props_has(pr, MQ_P_TOPIC_ALIAS) && !topic_alias(c, pr, p))
+		return false;
+	if (pkt->u.publish.retain
+	    && !mq__plugin_active(c->b, MQ_PLUGIN_RETAINER)) {
+		/* Retain Available was 0 [MQTT5-3.3.1-17]. */
+		close5(c, MQ_RC_RETAIN_NOT_SUPPORTED, SHM_SHUT_MALFORMED);
+		return false;
+	}
+	if (mq_props_has(pr, MQ_P_MESSAGE_EXPIRY))
+		p->expire_at
+		    = mq_now_ms() + (uint64_t) pr->message_expiry * 1000;
+	if (pr->len == 0)
+		return true;
+	if (!mq_props_has(pr, MQ_P_TOPIC_ALIAS)
+	    && !mq_props_has(pr, MQ_P_MESSAGE_EXPIRY)) {
+		p->props = pr->raw; /* as they came: no copy */
+		p->props_len = pr->len;
+		return true;
+	}
+	if ((*fw = malloc(pr->len)) == NULL)
+		return true;
+	p->props = *fw;
+	p->props_len = mq_props_forward(pr, *fw);
+	return true;
+}
+
+/* v5 flow control: QoS 2 messages not yet released [MQTT5-3.3.4-7]. */
+static bool
+receive_max_exceeded(mq_conn *c, uint16_t pid)
+{
+	mq_session *s = c->s;
+
+	if (s->aw_len < c->b->cfg->max_inflight)
+		return false;
+	for (uint16_t i = 0; i < s->aw_len; i++)
+		if (s->aw[i].pid == pid)
+			return false;
+	close5(c, MQ_RC_RECEIVE_MAXIMUM_EXCEEDED, SHM_SHUT_MALFORMED);
+	return true;
+}
 
 static void
 on_publish(mq_conn *c, const mq_packet *pkt)
@@ -482,30 +805,72 @@ on_publish(mq_conn *c, const mq_packet *pkt)
 		               .retain = pp->retain,
 	};
 
+	uint8_t *fw = NULL;
+
 	b->metrics[SHM_M_PACKETS_PUBLISH_RECEIVED]++;
 	b->metrics[SHM_M_MESSAGES_RECEIVED]++;
 	b->metrics[recv[pp->qos]]++;
-	if (!mq__acl(b, c, pp->topic.ptr, pp->topic.len, true)) {
+	if (c->proto == 5) {
+		if (!publish5(c, pkt, &p, &fw))
+			return;
+		if (pp->qos == 2 && receive_max_exceeded(c, pp->packet_id))
+			goto out;
+	}
+	if (!mq__acl(b, c, p.topic, p.topic_len, true)) {
 		mq_info("client %.*s: publish to %.*s denied by ACL",
-		    (int) c->s->id_len, c->s->id, (int) pp->topic.len,
-		    pp->topic.ptr);
-		/* Acked anyway, so the client does not retry forever. */
+		    (int) c->s->id_len, c->s->id, (int) p.topic_len, p.topic);
+		/* v3: acked anyway, so the client does not retry forever;
+		 * v5 says why (0x87). */
 		if (pp->qos > 0)
-			mq__send_ack(c, pp->qos == 1 ? MQ_PUBACK : MQ_PUBREC,
-			    pp->packet_id);
-		return;
+			mq__send_ack5(c, pp->qos == 1 ? MQ_PUBACK : MQ_PUBREC,
+			    pp->packet_id, MQ_RC_NOT_AUTHORIZED);
+		goto out;
 	}
 	if (pp->qos == 2) {
 		mq__on_qos2_publish(c->s, &p, pp->packet_id);
 		mq__msg_unref(p.msg); /* the window holds its own reference */
-		return;
+		goto out;
 	}
 	mq__publish(b, &p);
 	if (pp->qos == 1)
-		mq__send_ack(c, MQ_PUBACK, pp->packet_id);
+		mq__send_ack5(c, MQ_PUBACK, pp->packet_id,
+		    p.matched == 0 ? MQ_RC_NO_MATCHING_SUBSCRIBERS : 0);
+out:
+	free(fw);
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
+
+/*
+ * One v5 subscription: its reason code (3.9.3); *out is set when
+ * retained messages are to follow (Retain Handling 0, or 1 and new).
+ */
+static uint8_t
+subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
+    struct mq_sub **out)
+{
+	struct mq_sub *sub;
+	bool           existed;
+	int            rc;
+
+	*out = NULL;
+	if (mq_props_has(&pkt->props, MQ_P_SUBSCRIPTION_ID))
+		return MQ_RC_SUBSCRIPTION_ID_NOT_SUPPORTED;
+	if (f->len >= 7 && memcmp(f->ptr, "$share/", 7) == 0)
+		return MQ_RC_SHARED_NOT_SUPPORTED;
+	if (!mq_topic_filter_valid(f->ptr, f->len))
+		return MQ_RC_TOPIC_FILTER_INVALID;
+	if (!mq__acl(c->b, c, f->ptr, f->len, false))
+		return MQ_RC_NOT_AUTHORIZED;
+	existed = mq__sub_find(c->s, f->ptr, f->len) != NULL;
+	rc = mq__subscribe(c->s, f->ptr, f->len, MQ_SUBOPT_QOS(opts), &sub);
+	if (rc < 0)
+		return MQ_RC_UNSPECIFIED;
+	sub->opts = opts & (MQ_SUBOPT_NO_LOCAL | MQ_SUBOPT_RAP);
+	if (MQ_SUBOPT_RH(opts) == 0 || (MQ_SUBOPT_RH(opts) == 1 && !existed))
+		*out = sub;
+	return (uint8_t) rc;
+}
 
 static void
 on_subscribe(mq_conn *c, const mq_packet *pkt)
@@ -531,6 +896,11 @@ on_subscribe(mq_conn *c, const mq_packet *pkt)
 		int rc = -EINVAL;
 
 		subs[n] = NULL;
+		if (c->proto == 5) {
+			codes[n] = subscribe5(c, pkt, &f, qos, &subs[n]);
+			n++;
+			continue;
+		}
 		if (mq_topic_filter_valid(f.ptr, f.len)
 		    && mq__acl(b, c, f.ptr, f.len, false))
 			rc = mq__subscribe(c->s, f.ptr, f.len, qos, &subs[n]);
@@ -539,11 +909,16 @@ on_subscribe(mq_conn *c, const mq_packet *pkt)
 			subs[n] = NULL;
 		n++;
 	}
-	ack = malloc(5 + 2 + n);
+	ack = malloc(5 + 3 + n);
 	if (ack == NULL)
 		goto out;
-	mq__send(
-	    c, ack, mq_encode_suback(ack, pkt->u.filters.packet_id, codes, n));
+	if (c->proto == 5)
+		mq__send(c, ack,
+		    mq_encode_suback5(
+		        ack, MQ_SUBACK, pkt->u.filters.packet_id, codes, n));
+	else
+		mq__send(c, ack,
+		    mq_encode_suback(ack, pkt->u.filters.packet_id, codes, n));
 	free(ack);
 	b->metrics[SHM_M_PACKETS_SUBACK]++;
 	/* [MQTT-3.8.4-3] retained messages follow the SUBACK. */
@@ -565,11 +940,54 @@ on_unsubscribe(mq_conn *c, const mq_packet *pkt)
 	uint8_t               qos;
 
 	c->b->metrics[SHM_M_PACKETS_UNSUBSCRIBE]++;
+	if (c->proto == 5) {
+		uint8_t *codes = malloc(5 + 3 + 2u * pkt->u.filters.count);
+		uint8_t *ack = codes + pkt->u.filters.count;
+		size_t   n = 0;
+
+		if (codes == NULL)
+			return;
+		mq_filters_begin(&it, pkt);
+		while (
+		    n < pkt->u.filters.count && mq_filters_next(&it, &f, &qos))
+			codes[n++] = mq__unsubscribe(c->s, f.ptr, f.len) < 0
+			    ? MQ_RC_NO_SUBSCRIPTION_EXISTED
+			    : MQ_RC_SUCCESS;
+		mq__send(c, ack,
+		    mq_encode_suback5(
+		        ack, MQ_UNSUBACK, pkt->u.filters.packet_id, codes, n));
+		c->b->metrics[SHM_M_PACKETS_UNSUBACK]++;
+		free(codes);
+		return;
+	}
 	mq_filters_begin(&it, pkt);
 	while (mq_filters_next(&it, &f, &qos))
 		mq__unsubscribe(c->s, f.ptr, f.len);
 	/* [MQTT-3.10.4-4] even when nothing matched. */
 	mq__send_ack(c, MQ_UNSUBACK, pkt->u.filters.packet_id);
+}
+
+/* v5 DISCONNECT (3.14): reason 0x04 keeps the will; Session Expiry may
+ * change, but not from 0 [MQTT5-3.14.2-2]. */
+static void
+on_disconnect5(mq_conn *c, const mq_packet *pkt)
+{
+	mq_session *s = c->s;
+
+	c->send_will = pkt->reason == 0x04 && c->will != NULL;
+	if (mq_props_has(&pkt->props, MQ_P_SESSION_EXPIRY)) {
+		uint32_t e = pkt->props.session_expiry;
+
+		if (s->expiry_s == 0 && e != 0) {
+			return close5(
+			    c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
+		}
+		if (e > c->b->cfg->session_expiry)
+			e = c->b->cfg->session_expiry;
+		s->expiry_s = e;
+		s->clean = e == 0;
+	}
+	mq__conn_close(c, SHM_SHUT_CLOSED);
 }
 
 static void
@@ -585,6 +1003,11 @@ handle(mq_conn *c, const mq_packet *pkt)
 	}
 	if (c->state != MQ_CS_CONNECTED) /* [MQTT-3.1.0-1] */
 		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+	if (c->proto == 5 && pkt->type == MQ_PUBREC && pkt->reason >= 0x80) {
+		/* [MQTT5-4.3.3]: a failing PUBREC ends the flow. */
+		b->metrics[SHM_M_PACKETS_PUBREC_RECEIVED]++;
+		return mq__on_pubrec_failed(c->s, pkt->u.packet_id);
+	}
 	switch (pkt->type) {
 	case MQ_PUBLISH:
 		return on_publish(c, pkt);
@@ -611,8 +1034,12 @@ handle(mq_conn *c, const mq_packet *pkt)
 		return;
 	case MQ_DISCONNECT:
 		b->metrics[SHM_M_PACKETS_DISCONNECT]++;
+		if (c->proto == 5)
+			return on_disconnect5(c, pkt);
 		c->send_will = false; /* [MQTT-3.14.4-3] */
 		return mq__conn_close(c, SHM_SHUT_CLOSED);
+	case MQ_AUTH: /* no enhanced authentication was started */
+		return close5(c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
 	default:
 		return mq__conn_close(c, SHM_SHUT_MALFORMED);
 	}
@@ -631,8 +1058,8 @@ mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
 	char       p[64];
 
 	while (off < len && c->state != MQ_CS_CLOSING) {
-		enum mq_rc rc = mq_decode(
-		    buf + off, len - off, b->cfg->max_packet_size, &pkt, &n);
+		enum mq_rc rc = mq_decode_v(buf + off, len - off,
+		    b->cfg->max_packet_size, c->proto, &pkt, &n);
 
 		if (rc == MQ_AGAIN) {
 			*used = off;
@@ -651,6 +1078,8 @@ mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
 			    c->s ? (int) c->s->id_len : 0,
 			    c->s ? c->s->id : "", peer_str(c, p, sizeof(p)),
 			    rc == MQ_ETOOBIG ? "oversized" : "malformed");
+			if (rc == MQ_ETOOBIG) /* v5: 0x95, else 0x81 */
+				c->dis_rc = MQ_RC_PACKET_TOO_LARGE;
 			mq__conn_close(c, SHM_SHUT_MALFORMED);
 			break;
 		}
@@ -749,6 +1178,11 @@ mq__conn_free(mq_conn *c)
 	}
 	mq_timer_cancel(&b->timers, &c->ka);
 	mq__msg_unref(c->will);
+	if (c->aliases != NULL) {
+		for (int i = 0; i <= MQ_TOPIC_ALIAS_MAX; i++)
+			free(c->aliases->topic[i]);
+		free(c->aliases);
+	}
 	free(c->username);
 	free(c->in.p);
 	free(c->out.p);

@@ -24,6 +24,7 @@
 
 static void expiry_fire(mq_timer *t);
 static void retry_fire(mq_timer *t);
+static void will_fire(mq_timer *t);
 
 mq_session *
 mq__session_find(mq_broker *b, const char *id, size_t len)
@@ -56,6 +57,7 @@ mq__session_new(mq_broker *b, const char *id, size_t len, bool clean)
 	s->created_at = time(NULL);
 	mq_timer_init(&s->expiry, expiry_fire);
 	mq_timer_init(&s->retry, retry_fire);
+	mq_timer_init(&s->will_timer, will_fire);
 	mq_hash_insert(&b->sessions, &s->h, mq_hash_bytes(id, len, 1));
 	b->nsessions++;
 	b->stats_dirty = true;
@@ -113,10 +115,42 @@ dirty_unlink(mq_session *s)
 	}
 }
 
+/* Publishes (and drops) the session's delayed v5 will, if any. */
+static void
+will_publish(mq_session *s)
+{
+	mq_msg       *m = s->will;
+	struct mq_pub p;
+
+	if (m == NULL)
+		return;
+	s->will = NULL;
+	mq_timer_cancel(&s->b->timers, &s->will_timer);
+	mq__pub_from_msg(&p, m);
+	mq__msg_unref(m);
+	mq__publish(s->b, &p);
+}
+
+static void
+will_fire(mq_timer *t)
+{
+	will_publish(container_of(t, mq_session, will_timer));
+}
+
+void
+mq__session_will(mq_session *s, mq_msg *will, uint32_t delay_s)
+{
+	mq__msg_unref(s->will);
+	s->will = will;
+	mq_timer_set(&s->b->timers, &s->will_timer,
+	    mq_now_ms() + (uint64_t) delay_s * 1000);
+}
+
 void
 mq__session_free(mq_session *s)
 {
 	mq_broker *b = s->b;
+	mq_msg    *will = s->will;
 
 	while (s->subs != NULL) {
 		struct mq_sub *sub = s->subs;
@@ -135,6 +169,7 @@ mq__session_free(mq_session *s)
 	free(s->aw);
 	mq_timer_cancel(&b->timers, &s->expiry);
 	mq_timer_cancel(&b->timers, &s->retry);
+	mq_timer_cancel(&b->timers, &s->will_timer);
 	dirty_unlink(s);
 	mq_hash_remove(&b->sessions, &s->h);
 	if (b->col != NULL)
@@ -142,6 +177,14 @@ mq__session_free(mq_session *s)
 	b->nsessions--;
 	b->stats_dirty = true;
 	free(s);
+	/* [MQTT5-3.1.3.2.2] the session ended before the will delay. */
+	if (will != NULL) {
+		struct mq_pub p;
+
+		mq__pub_from_msg(&p, will);
+		mq__msg_unref(will);
+		mq__publish(b, &p);
+	}
 }
 
 static void
@@ -161,6 +204,11 @@ mq__session_attach(mq_session *s, mq_conn *c)
 	s->conn = c;
 	c->s = s;
 	mq_timer_cancel(&s->b->timers, &s->expiry);
+	if (s->will != NULL) { /* resumed within the will delay */
+		mq_timer_cancel(&s->b->timers, &s->will_timer);
+		mq__msg_unref(s->will);
+		s->will = NULL;
+	}
 	mq__session_dirty(s);
 }
 
@@ -177,11 +225,22 @@ mq__session_detach(mq_session *s)
 		return;
 	}
 	mq_timer_set(&b->timers, &s->expiry,
-	    mq_now_ms() + (uint64_t) b->cfg->session_expiry * 1000);
+	    mq_now_ms()
+	        + (uint64_t) (s->v5 ? s->expiry_s : b->cfg->session_expiry)
+	            * 1000);
 	mq__session_dirty(s);
 }
 
 /* ---- subscriptions ---- */
+
+struct mq_sub *
+mq__sub_find(mq_session *s, const char *f, size_t len)
+{
+	for (struct mq_sub *sub = s->subs; sub != NULL; sub = sub->next)
+		if (sub->len == len && memcmp(sub->filter, f, len) == 0)
+			return sub;
+	return NULL;
+}
 
 int
 mq__subscribe(
@@ -307,7 +366,15 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
 static bool
 window_full(const mq_session *s)
 {
-	return s->if_span >= s->b->cfg->max_inflight;
+	/* v5: the client's Receive Maximum bounds it too [MQTT5-3.3.4-9]. */
+	return s->if_span >= s->b->cfg->max_inflight
+	    || (s->recv_max != 0 && s->if_span >= s->recv_max);
+}
+
+static bool
+expired(const mq_msg *m)
+{
+	return m->expire_at != 0 && mq_now_ms() > m->expire_at;
 }
 
 static uint16_t
@@ -357,8 +424,9 @@ send_inflight(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
 	s->if_span++;
 	s->if_live++;
 	s->next_pid = pid_next(pid);
-	mq__send_publish(c, mq_msg_topic(m), m->topic_len, mq_msg_payload(m),
-	    m->payload_len, qos, retain, false, pid);
+	mq__send_publish5(c, mq_msg_topic(m), m->topic_len, mq_msg_payload(m),
+	    m->payload_len, qos, retain, false, pid, mq_msg_props(m),
+	    m->props_len, m->expire_at);
 	s->deliver_msg++;
 	retry_arm(s, f->sent_at + (uint64_t) s->b->cfg->retry_interval * 1000);
 	mq__session_dirty(s);
@@ -375,12 +443,21 @@ pump(mq_session *s)
 			break;
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_len--;
+		if (expired(e->msg)
+		    || !mq__pub_fits(s->conn, e->msg->topic_len,
+		        e->msg->payload_len, e->msg->props_len,
+		        e->msg->expire_at)) {
+			mq__msg_unref(e->msg); /* v5: expired or too big */
+			s->q_dropped++;
+			continue;
+		}
 		if (e->qos == 0) {
 			mq_msg *m = e->msg;
 
-			mq__send_publish(s->conn, mq_msg_topic(m),
+			mq__send_publish5(s->conn, mq_msg_topic(m),
 			    m->topic_len, mq_msg_payload(m), m->payload_len, 0,
-			    e->retain, false, 0);
+			    e->retain, false, 0, mq_msg_props(m), m->props_len,
+			    m->expire_at);
 			s->deliver_msg++;
 			mq__msg_unref(m);
 		} else {
@@ -401,9 +478,14 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 	mq_msg *m;
 
 	if (online(s)) {
+		if (s->conn->max_out != 0
+		    && !mq__pub_fits(s->conn, p->topic_len, p->payload_len,
+		        p->props_len, p->expire_at))
+			return; /* [MQTT5-3.1.2-24]: too big for this client */
 		if (qos == 0) {
-			mq__send_publish(s->conn, p->topic, p->topic_len,
-			    p->payload, p->payload_len, 0, retain, false, 0);
+			mq__send_publish5(s->conn, p->topic, p->topic_len,
+			    p->payload, p->payload_len, 0, retain, false, 0,
+			    p->props, p->props_len, p->expire_at);
 			s->deliver_msg++;
 			mq__session_dirty(s);
 			return;
@@ -483,6 +565,18 @@ mq__on_pubrec(mq_session *s, uint16_t pid)
 	f->sent_at = mq_now_ms();
 	mq__send_ack(s->conn, MQ_PUBREL, pid);
 	mq__session_dirty(s);
+}
+
+void
+mq__on_pubrec_failed(mq_session *s, uint16_t pid)
+{
+	struct mq_inflight *f = inflight_find(s, pid);
+
+	if (f == NULL || f->state != MQ_IF_PUBREC) {
+		mq__metric(s->b, SHM_M_PACKETS_PUBREC_MISSED, 1);
+		return;
+	}
+	inflight_done(s, f);
 }
 
 void
@@ -571,9 +665,9 @@ resend(mq_session *s, struct mq_inflight *f)
 		mq_msg *m = f->msg;
 
 		/* [MQTT-4.4.0-1] the same id, with DUP set. */
-		mq__send_publish(s->conn, mq_msg_topic(m), m->topic_len,
+		mq__send_publish5(s->conn, mq_msg_topic(m), m->topic_len,
 		    mq_msg_payload(m), m->payload_len, f->qos, false, true,
-		    f->pid);
+		    f->pid, mq_msg_props(m), m->props_len, m->expire_at);
 	}
 	f->sent_at = mq_now_ms();
 }
