@@ -747,12 +747,20 @@ mq_encode_suback5(uint8_t *out, enum mq_type type, uint16_t packet_id,
 }
 
 size_t
-mq_encode_disconnect5(uint8_t out[MQ_DISCONNECT5_SIZE], uint8_t reason)
+mq_encode_disconnect5(
+    uint8_t *out, uint8_t reason, const char *why, uint16_t why_len)
 {
 	out[0] = MQ_DISCONNECT << 4;
-	out[1] = 1; /* [MQTT5-3.14.2.2]: no properties when length < 2 */
 	out[2] = reason;
-	return 3;
+	if (why == NULL) {
+		out[1] = 1; /* [MQTT5-3.14.2.2]: no properties when < 2 */
+		return 3;
+	}
+	if (why_len > 100)
+		why_len = 100;
+	out[1] = (uint8_t) (2 + 3 + why_len);
+	out[3] = (uint8_t) (3 + why_len);
+	return 4 + mq_prop_str(out + 4, MQ_P_REASON_STRING, why, why_len);
 }
 
 size_t

@@ -291,9 +291,14 @@ size_t mq_encode_ack5(uint8_t out[MQ_ACK5_SIZE], enum mq_type type,
 /* SUBACK / UNSUBACK (type) with n reason codes: 5 + 3 + n bytes. */
 size_t mq_encode_suback5(uint8_t *out, enum mq_type type, uint16_t packet_id,
     const uint8_t *codes, size_t n);
-/* DISCONNECT with a reason code and no properties. */
-#define MQ_DISCONNECT5_SIZE 3
-size_t mq_encode_disconnect5(uint8_t out[MQ_DISCONNECT5_SIZE], uint8_t reason);
+/*
+ * DISCONNECT with a reason code and, when why != NULL, a Reason String
+ * (at most 100 bytes; then MQ_DISCONNECT5_MAX bytes suffice).  Clients
+ * such as paho 1.6 read the reason code only when properties follow.
+ */
+#define MQ_DISCONNECT5_MAX (2 + 2 + 3 + 100)
+size_t mq_encode_disconnect5(
+    uint8_t *out, uint8_t reason, const char *why, uint16_t why_len);
 /*
  * PUBLISH header for a v5 receiver: as mq_encode_publish_head, then the
  * properties: Message Expiry Interval (when has_expiry) followed by

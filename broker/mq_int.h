@@ -298,7 +298,9 @@ void mq__on_puback(mq_session *s, uint16_t pid);
 void mq__on_pubrec(mq_session *s, uint16_t pid);
 void mq__on_pubcomp(mq_session *s, uint16_t pid);
 void mq__on_pubrec_failed(mq_session *s, uint16_t pid); /* v5 rc>=0x80 */
-void mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid);
+/* rc: the v5 PUBREC reason (ignored for v3). */
+void mq__on_qos2_publish(
+    mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc);
 void mq__on_pubrel(mq_session *s, uint16_t pid);
 void mq__session_resume(mq_session *s);
 

@@ -425,6 +425,13 @@ loop(mq_broker *b)
 		}
 		if (b->stats_dirty)
 			mq__sync(b);
+		/* Bytes written just now reach the segment within 1 ms too
+		 * ("readers see figures at most ~1 ms old"), not with the
+		 * next event. */
+		if (b->col != NULL
+		    && b->metrics[SHM_M_BYTES_SENT]
+		        != b->metrics_synced[SHM_M_BYTES_SENT])
+			lag = true;
 		timeout = mq_timers_next(&b->timers, now);
 		if (lag && (timeout < 0 || timeout > 1))
 			timeout = 1;

@@ -252,6 +252,18 @@ send_connack(mq_conn *c, bool present, uint8_t rc)
 
 /* ---- closing ---- */
 
+static const char *const why_text[] = {
+	[SHM_SHUT_CLOSED] = "closed",
+	[SHM_SHUT_KEEPALIVE_TIMEOUT] = "keepalive timeout",
+	[SHM_SHUT_MALFORMED] = "protocol error",
+	[SHM_SHUT_TAKEOVER] = "taken over",
+	[SHM_SHUT_KICKED] = "kicked",
+	[SHM_SHUT_AUTH_FAILED] = "not authorized",
+	[SHM_SHUT_MAX_CLIENTS] = "listener full",
+	[SHM_SHUT_SLOW_CONSUMER] = "slow consumer",
+	[SHM_SHUT_ERROR] = "socket error",
+};
+
 /* The v5 DISCONNECT reason the server sends for a close (0: none). */
 static const uint8_t why_reason[] = {
 	[SHM_SHUT_KEEPALIVE_TIMEOUT] = MQ_RC_KEEP_ALIVE_TIMEOUT,
@@ -270,13 +282,16 @@ mq__conn_close(mq_conn *c, enum shm_shutdown why)
 	 * makes one last write).  A slow consumer gets nothing: its
 	 * buffer is what is full. */
 	if (c->proto == 5 && c->state == MQ_CS_CONNECTED) {
-		uint8_t rc = c->dis_rc, d[MQ_DISCONNECT5_SIZE];
+		uint8_t     rc = c->dis_rc, d[MQ_DISCONNECT5_MAX];
+		const char *t = why_text[why];
 
 		if (rc == 0 && (size_t) why < sizeof(why_reason))
 			rc = why_reason[why];
 		if (rc != 0 && why != SHM_SHUT_SLOW_CONSUMER
 		    && why != SHM_SHUT_CLOSED) {
-			mq__send(c, d, mq_encode_disconnect5(d, rc));
+			mq__send(c, d,
+			    mq_encode_disconnect5(
+			        d, rc, t, (uint16_t) strlen(t)));
 			c->b->metrics[SHM_M_PACKETS_DISCONNECT]++;
 		}
 		if (c->state == MQ_CS_CLOSING) /* the send overflowed */
@@ -306,18 +321,6 @@ publish_will(mq_conn *c)
 	mq__msg_unref(m);
 	mq__publish(b, &p);
 }
-
-static const char *const why_text[] = {
-	[SHM_SHUT_CLOSED] = "closed",
-	[SHM_SHUT_KEEPALIVE_TIMEOUT] = "keepalive timeout",
-	[SHM_SHUT_MALFORMED] = "protocol error",
-	[SHM_SHUT_TAKEOVER] = "taken over",
-	[SHM_SHUT_KICKED] = "kicked",
-	[SHM_SHUT_AUTH_FAILED] = "not authorized",
-	[SHM_SHUT_MAX_CLIENTS] = "listener full",
-	[SHM_SHUT_SLOW_CONSUMER] = "slow consumer",
-	[SHM_SHUT_ERROR] = "socket error",
-};
 
 /* The logical end: will, session, counters.  Memory goes in conn_free. */
 void
@@ -774,6 +777,13 @@ publish5(mq_conn *c, const mq_packet *pkt, struct mq_pub *p, uint8_t **fw)
 	return true;
 }
 
+static void
+count_one(struct mq_trie_entry *e, void *arg)
+{
+	(void) e;
+	++*(uint32_t *) arg;
+}
+
 /* v5 flow control: QoS 2 messages not yet released [MQTT5-3.3.4-7]. */
 static bool
 receive_max_exceeded(mq_conn *c, uint16_t pid)
@@ -827,7 +837,16 @@ on_publish(mq_conn *c, const mq_packet *pkt)
 		goto out;
 	}
 	if (pp->qos == 2) {
-		mq__on_qos2_publish(c->s, &p, pp->packet_id);
+		uint32_t n = 0;
+
+		/* v5 PUBREC says 0x10 when nobody would get it (routing
+		 * waits for PUBREL). */
+		if (c->proto == 5)
+			mq_trie_match(
+			    b->trie, p.topic, p.topic_len, count_one, &n);
+		mq__on_qos2_publish(c->s, &p, pp->packet_id,
+		    c->proto == 5 && n == 0 ? MQ_RC_NO_MATCHING_SUBSCRIBERS
+		                            : 0);
 		mq__msg_unref(p.msg); /* the window holds its own reference */
 		goto out;
 	}

@@ -594,7 +594,7 @@ mq__on_pubcomp(mq_session *s, uint16_t pid)
 /* ---- incoming QoS 2 ---- */
 
 void
-mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid)
+mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc)
 {
 	mq_broker       *b = s->b;
 	struct mq_awrel *a;
@@ -628,7 +628,7 @@ mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid)
 	a->at = mq_now_ms();
 	s->aw_len++;
 	retry_arm(s, a->at + (uint64_t) b->cfg->await_rel_timeout * 1000);
-	mq__send_ack(s->conn, MQ_PUBREC, pid);
+	mq__send_ack5(s->conn, MQ_PUBREC, pid, rc);
 	mq__session_dirty(s);
 }
 
@@ -650,8 +650,8 @@ mq__on_pubrel(mq_session *s, uint16_t pid)
 		}
 	}
 	mq__metric(s->b, SHM_M_PACKETS_PUBREL_MISSED, 1);
-	/* [MQTT-4.3.3-2]: still complete the flow. */
-	mq__send_ack(s->conn, MQ_PUBCOMP, pid);
+	/* [MQTT-4.3.3-2]: still complete the flow (v5 says 0x92). */
+	mq__send_ack5(s->conn, MQ_PUBCOMP, pid, MQ_RC_PACKET_ID_NOT_FOUND);
 }
 
 /* ---- retransmission ---- */

@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for broker/mq_codec: decode a stream of packets, walk
  * every SUBSCRIBE / UNSUBSCRIBE filter, and re-encode what a broker would
- * send back.  Any crash, overread or UB is a codec bug.
+ * send back.  Any crash, overread or UB is a codec bug.  The stream is
+ * decoded as the level its first CONNECT says (3/4 or 5), and then once
+ * more as level 5 from the start, so v5 properties are always exercised.
  */
 #include "config.h"
 
@@ -12,8 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+run(const uint8_t *data, size_t size, uint8_t level)
 {
 	size_t off = 0;
 
@@ -26,9 +28,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t               q, out[MQ_PUBLISH_HDR_MAX + 65536];
 		size_t                total;
 
-		rc = mq_decode(data + off, size - off, 4096, &pkt, &used);
+		rc = mq_decode_v(
+		    data + off, size - off, 4096, level, &pkt, &used);
 		if (rc != MQ_OK)
 			break;
+		if (pkt.type == MQ_CONNECT && level == 0)
+			level = pkt.u.connect.level;
+		if (level == 5 && pkt.props.len > 4096)
+			abort(); /* a view past the packet */
+		if (level == 5 && pkt.type == MQ_PUBLISH) {
+			uint32_t n = mq_props_forward(&pkt.props, out);
+
+			if (n > pkt.props.len)
+				abort();
+			mq_encode_publish_head5(out, pkt.u.publish.topic.ptr,
+			    pkt.u.publish.topic.len, pkt.u.publish.payload_len,
+			    pkt.u.publish.qos, pkt.u.publish.retain, false,
+			    pkt.u.publish.packet_id, true, 5, out + 8192, 0,
+			    &total);
+		}
 		if (pkt.type == MQ_SUBSCRIBE || pkt.type == MQ_UNSUBSCRIBE) {
 			mq_filters_begin(&it, &pkt);
 			while (mq_filters_next(&it, &f, &q))
@@ -44,5 +62,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    &total);
 		off += used;
 	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	run(data, size, 0);
+	run(data, size, 5);
 	return 0;
 }

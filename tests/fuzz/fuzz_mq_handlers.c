@@ -4,7 +4,9 @@
  * the first byte, to a socket-less connection of a real mq_broker (no
  * segment, default plugins); what the broker answers is read and dropped.  A
  * second connection is subscribed to "#" so that routing, queues and windows
- * are exercised too.
+ * are exercised too, and a third, MQTT 5.0 one (Receive Maximum 2, Maximum
+ * Packet Size 300, No Local + Retain As Published) so the v5 delivery path
+ * is.
  */
 #include "config.h"
 
@@ -20,6 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t sub_connect[]
     = { 0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0, 0, 0, 0, 3, 's', 'u', 'b' };
 static const uint8_t sub_subscribe[] = { 0x82, 6, 0, 1, 0, 1, '#', 2 };
+static const uint8_t sub5_connect[] = { 0x10, 24, 0, 4, 'M', 'Q', 'T', 'T', 5,
+	0, 0, 0, 8, 0x21, 0, 2, 0x27, 0, 0, 1, 0x2c, 0, 3, 's', 'u', '5' };
+static const uint8_t sub5_subscribe[] = { 0x82, 7, 0, 1, 0, 0, 1, '#', 0x0e };
 
 static void
 drain(mq_conn *c)
@@ -36,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static mq_config cfg;
 	static int       ready;
 	mq_broker       *b;
-	mq_conn         *c, *s;
+	mq_conn         *c, *s, *s5;
 	size_t           chunk, off = 1;
 	char            *argv[] = { (char *) "fuzz", NULL };
 
@@ -51,16 +56,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	chunk = (size_t) (data[0] % 32) + 1;
 	s = mq_conn_virtual(b);
+	s5 = mq_conn_virtual(b);
 	c = mq_conn_virtual(b);
-	if (s != NULL && c != NULL) {
+	if (s != NULL && s5 != NULL && c != NULL) {
 		mq_conn_feed(s, sub_connect, sizeof(sub_connect));
 		mq_conn_feed(s, sub_subscribe, sizeof(sub_subscribe));
+		mq_conn_feed(s5, sub5_connect, sizeof(sub5_connect));
+		mq_conn_feed(s5, sub5_subscribe, sizeof(sub5_subscribe));
 		while (off < size) {
 			size_t n = size - off < chunk ? size - off : chunk;
 
 			int rc = mq_conn_feed(c, data + off, n);
 
 			drain(s);
+			drain(s5);
 			drain(c);
 			if (rc != 0)
 				break;

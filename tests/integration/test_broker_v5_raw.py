@@ -590,3 +590,30 @@ def test_receive_maximum_exceeded_0x93(broker_factory):
         c.expect(m.PUBREC)
     c.send(publish5("rmx/t", b"x", qos=2, pid=3))
     expect_disconnect(c, 0x93)
+
+
+def test_qos2_reason_codes(broker):
+    """PUBREC 0x10 when nobody subscribes; PUBCOMP 0x92 for an unknown
+    packet id; a PUBREC >= 0x80 from the client ends that flow."""
+    c = client5(broker.port, "q2rc")
+    c.send(publish5("q2/none", b"x", qos=2, pid=7))
+    p = c.expect(m.PUBREC)
+    assert p.pid == 7 and p.body[2] == 0x10
+    c.send(m.fixed(m.PUBREL, 2, b"\x00\x07"))
+    assert c.expect(m.PUBCOMP).body == b"\x00\x07"
+    c.send(m.fixed(m.PUBREL, 2, b"\x00\x63"))
+    assert c.expect(m.PUBCOMP).body == b"\x00\x63\x92"
+    sub5(c, ("q2/in", 2))
+    p3 = m.connected(broker.port, "q2rcp")
+    p3.send(m.publish("q2/in", b"y", qos=1, pid=1))
+    got = Pub5(c.expect(m.PUBLISH))
+    c.send(m.fixed(m.PUBREC, 0, struct.pack("!HB", got.pid, 0x80)))
+    c.expect_nothing(0.3)  # no PUBREL: the flow is over
+    p3.send(m.publish("q2/in", b"z", qos=1, pid=2))
+    assert Pub5(c.expect(m.PUBLISH)).payload == b"z"
+
+
+def test_v3_pubcomp_unknown_id_unchanged(broker):
+    c = m.connected(broker.port, "q2v3")
+    c.send(m.ack(m.PUBREL, 99))
+    assert c.expect(m.PUBCOMP).body == b"\x00\x63"

@@ -319,8 +319,11 @@ T_TEST(encoders5)
 	T_MEMEQ(b, ((uint8_t[]) { 0x90, 6, 0, 5, 0, 0, 0x8f, 0x87 }), 8);
 	T_EQ(mq_encode_suback5(b, MQ_UNSUBACK, 5, codes, 1), 6);
 	T_MEMEQ(b, ((uint8_t[]) { 0xb0, 4, 0, 5, 0, 0 }), 6);
-	T_EQ(mq_encode_disconnect5(b, 0x8e), 3);
+	T_EQ(mq_encode_disconnect5(b, 0x8e, NULL, 0), 3);
 	T_MEMEQ(b, ((uint8_t[]) { 0xe0, 1, 0x8e }), 3);
+	T_EQ(mq_encode_disconnect5(b, 0x8d, "ka", 2), 9);
+	T_MEMEQ(
+	    b, ((uint8_t[]) { 0xe0, 7, 0x8d, 5, 0x1f, 0, 2, 'k', 'a' }), 9);
 	h = mq_encode_publish_head5(
 	    b, "a", 1, 1, 1, false, false, 3, true, 60, pr, 3, &total);
 	T_EQ(h, 1 + 1 + 3 + 2 + 1 + 5 + 3);
