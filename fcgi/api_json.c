@@ -353,94 +353,56 @@ static const unsigned char must_escape[256] = {
 	['\\'] = 1,
 };
 
-/* Writes the escape of c at d; returns the bytes written (2 or 6). */
-static size_t
-wesc(char *d, unsigned char c)
+static void
+wesc(struct wbuf *b, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	char              e = 0;
+	char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
 	switch (c) {
 	case '"':
 	case '\\':
-		e = (char) c;
+		esc[1] = (char) c;
 		break;
 	case '\b':
-		e = 'b';
+		esc[1] = 'b';
 		break;
 	case '\f':
-		e = 'f';
+		esc[1] = 'f';
 		break;
 	case '\n':
-		e = 'n';
+		esc[1] = 'n';
 		break;
 	case '\r':
-		e = 'r';
+		esc[1] = 'r';
 		break;
 	case '\t':
-		e = 't';
+		esc[1] = 't';
 		break;
 	default:
-		memcpy(d, "\\u00", 4);
-		d[4] = hex[c >> 4];
-		d[5] = hex[c & 15];
-		return 6;
+		wput(b, esc, 6);
+		return;
 	}
-	d[0] = '\\';
-	d[1] = e;
-	return 2;
+	wput(b, esc, 2);
 }
 
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* Nonzero if one of the 8 bytes of w is < 0x20, '"' or '\\' (may also
- * flag bytes after the first such one: the caller then goes byte by
- * byte). */
-static inline uint64_t
-special8(uint64_t w)
-{
-	uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
-
-	return ((w - ONES * 0x20) | (q - ONES) | (s - ONES)) & ~w & HIGHS;
-}
-
-/* A string with its quotes: room for the worst case (every byte \u00XX)
- * is made once, then 8 bytes at a time are copied while none needs an
- * escape (per-byte table lookups and a capacity check per run were a
- * quarter of a page's CPU). */
 static void
 wstr(struct wbuf *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *) s;
-	size_t               i = 0;
-	char                *d;
+	size_t               run = 0, i = 0;
 
-	if (n > (SIZE_MAX - 3) / 6
-	    || (b->len + 6 * n + 3 > b->cap && !wgrow(b, 6 * n + 2)))
-		return;
-	d = b->p + b->len;
-	*d++ = '"';
-	while (i < n) {
-		uint64_t w;
-
-		while (i + 8 <= n) {
-			memcpy(&w, u + i, 8);
-			if (special8(w))
-				break;
-			memcpy(d, u + i, 8);
-			d += 8;
-			i += 8;
-		}
-		for (size_t end = i + 8 < n ? i + 8 : n; i < end; i++) {
-			if (must_escape[u[i]])
-				d += wesc(d, u[i]);
-			else
-				*d++ = (char) u[i];
-		}
+	wput(b, "\"", 1);
+	for (;;) {
+		while (i < n && !must_escape[u[i]])
+			i++;
+		wput(b, s + run, i - run);
+		if (i == n)
+			break;
+		wesc(b, u[i]);
+		run = ++i;
 	}
-	*d++ = '"';
-	b->len = (size_t) (d - b->p);
+	wput(b, "\"", 1);
 }
 
 static void
