@@ -190,12 +190,13 @@ struct mq_session {
 	bool            clean; /* dies with its connection */
 	bool            dirty; /* on b->dirty */
 	bool            v5;
-	uint16_t        recv_max; /* v5 client's Receive Maximum, 0: none */
-	uint32_t        expiry_s; /* v5 Session Expiry Interval (clamped) */
-	mq_msg         *will;     /* v5 will waiting for its delay */
-	mq_timer        will_timer;
-	uint16_t        id_len;
-	col_ref         col;
+	uint16_t        win_max; /* window bound: max_inflight, or a v5
+	                            client's smaller Receive Maximum */
+	uint32_t expiry_s;       /* v5 Session Expiry Interval (clamped) */
+	mq_msg  *will;           /* v5 will waiting for its delay */
+	mq_timer will_timer;
+	uint16_t id_len;
+	col_ref  col;
 	/* inflight ring: consecutive packet ids from if_head */
 	struct mq_inflight *inf;
 	uint16_t            if_cap, if_head, if_span, if_live;
@@ -311,10 +312,23 @@ void mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
     uint16_t pid);
 /* v5 receivers get props and the remaining Message Expiry; v3 ones not. */
-void mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
+void mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
     uint16_t pid, const uint8_t *props, uint32_t props_len,
     uint64_t expire_at);
+/* Inline so that a v3 receiver costs one compare over mq__send_publish. */
+static inline void
+mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
+    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
+    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at)
+{
+	if (c != NULL && c->proto == 5)
+		mq__send_publish_v5(c, topic, tlen, payload, plen, qos, retain,
+		    dup, pid, props, props_len, expire_at);
+	else
+		mq__send_publish(
+		    c, topic, tlen, payload, plen, qos, retain, dup, pid);
+}
 /* False when c (v5) announced a Maximum Packet Size this would pass. */
 bool mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
     uint32_t props_len, uint64_t expire_at);

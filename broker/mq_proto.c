@@ -90,7 +90,7 @@ out_reserve(mq_conn *c, size_t n)
 	return o->p + o->len;
 }
 
-static bool
+static inline bool
 out_room(mq_conn *c, size_t n)
 {
 	mq_broker *b = c->b;
@@ -176,7 +176,7 @@ mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
 }
 
 void
-mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
+mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
     uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at)
 {
@@ -185,9 +185,6 @@ mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
 	size_t                       need, total, h;
 	uint8_t                     *d;
 
-	if (c == NULL || c->proto != 5)
-		return mq__send_publish(
-		    c, topic, tlen, payload, plen, qos, retain, dup, pid);
 	need = MQ_PUBLISH5_HDR_MAX + (size_t) tlen + props_len + plen;
 	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
 		return;
@@ -655,7 +652,10 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	s->v5 = v5;
 	s->clean = v5 ? expiry == 0 : k->clean_session;
 	s->expiry_s = expiry;
-	s->recv_max = v5 ? pkt->props.receive_max : 0;
+	s->win_max = (uint16_t) b->cfg->max_inflight;
+	if (v5 && pkt->props.receive_max != 0
+	    && pkt->props.receive_max < s->win_max)
+		s->win_max = pkt->props.receive_max;
 	if (v5)
 		c->max_out = pkt->props.max_packet_size;
 	c->keepalive = k->keepalive;
@@ -855,7 +855,8 @@ on_publish(mq_conn *c, const mq_packet *pkt)
 		mq__send_ack5(c, MQ_PUBACK, pp->packet_id,
 		    p.matched == 0 ? MQ_RC_NO_MATCHING_SUBSCRIBERS : 0);
 out:
-	free(fw);
+	if (fw != NULL) /* v5 only: the v3 path makes no call here */
+		free(fw);
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
@@ -1022,11 +1023,6 @@ handle(mq_conn *c, const mq_packet *pkt)
 	}
 	if (c->state != MQ_CS_CONNECTED) /* [MQTT-3.1.0-1] */
 		return mq__conn_close(c, SHM_SHUT_MALFORMED);
-	if (c->proto == 5 && pkt->type == MQ_PUBREC && pkt->reason >= 0x80) {
-		/* [MQTT5-4.3.3]: a failing PUBREC ends the flow. */
-		b->metrics[SHM_M_PACKETS_PUBREC_RECEIVED]++;
-		return mq__on_pubrec_failed(c->s, pkt->u.packet_id);
-	}
 	switch (pkt->type) {
 	case MQ_PUBLISH:
 		return on_publish(c, pkt);
@@ -1035,6 +1031,9 @@ handle(mq_conn *c, const mq_packet *pkt)
 		return mq__on_puback(c->s, pkt->u.packet_id);
 	case MQ_PUBREC:
 		b->metrics[SHM_M_PACKETS_PUBREC_RECEIVED]++;
+		/* [MQTT5-4.3.3]: a failing PUBREC ends the flow. */
+		if (c->proto == 5 && pkt->reason >= 0x80)
+			return mq__on_pubrec_failed(c->s, pkt->u.packet_id);
 		return mq__on_pubrec(c->s, pkt->u.packet_id);
 	case MQ_PUBREL:
 		b->metrics[SHM_M_PACKETS_PUBREL_RECEIVED]++;

@@ -54,6 +54,7 @@ mq__session_new(mq_broker *b, const char *id, size_t len, bool clean)
 	s->id_len = (uint16_t) len;
 	memcpy(s->id, id, len);
 	s->next_pid = 1;
+	s->win_max = (uint16_t) b->cfg->max_inflight;
 	s->created_at = time(NULL);
 	mq_timer_init(&s->expiry, expiry_fire);
 	mq_timer_init(&s->retry, retry_fire);
@@ -366,9 +367,9 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
 static bool
 window_full(const mq_session *s)
 {
-	/* v5: the client's Receive Maximum bounds it too [MQTT5-3.3.4-9]. */
-	return s->if_span >= s->b->cfg->max_inflight
-	    || (s->recv_max != 0 && s->if_span >= s->recv_max);
+	/* win_max: max_inflight, or less when a v5 client's Receive
+	 * Maximum says so [MQTT5-3.3.4-9]. */
+	return s->if_span >= s->win_max;
 }
 
 static bool
@@ -472,20 +473,38 @@ pump(mq_session *s)
 	mq__session_dirty(s);
 }
 
+/* The v5 part of mq__deliver: true when it is done with p. */
+static bool
+deliver5(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
+{
+	mq_conn *c = s->conn;
+
+	if (c->max_out != 0
+	    && !mq__pub_fits(
+	        c, p->topic_len, p->payload_len, p->props_len, p->expire_at))
+		return true; /* [MQTT5-3.1.2-24]: too big for this client */
+	if (qos > 0)
+		return false;
+	mq__send_publish_v5(c, p->topic, p->topic_len, p->payload,
+	    p->payload_len, 0, retain, false, 0, p->props, p->props_len,
+	    p->expire_at);
+	s->deliver_msg++;
+	mq__session_dirty(s);
+	return true;
+}
+
 void
 mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 {
 	mq_msg *m;
 
 	if (online(s)) {
-		if (s->conn->max_out != 0
-		    && !mq__pub_fits(s->conn, p->topic_len, p->payload_len,
-		        p->props_len, p->expire_at))
-			return; /* [MQTT5-3.1.2-24]: too big for this client */
-		if (qos == 0) {
-			mq__send_publish5(s->conn, p->topic, p->topic_len,
-			    p->payload, p->payload_len, 0, retain, false, 0,
-			    p->props, p->props_len, p->expire_at);
+		if (s->conn->proto == 5) {
+			if (deliver5(s, p, qos, retain))
+				return;
+		} else if (qos == 0) { /* v3: exactly the pre-v5 path */
+			mq__send_publish(s->conn, p->topic, p->topic_len,
+			    p->payload, p->payload_len, 0, retain, false, 0);
 			s->deliver_msg++;
 			mq__session_dirty(s);
 			return;
