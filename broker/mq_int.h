@@ -285,6 +285,8 @@ mq_session *mq__session_new(
     mq_broker *b, const char *id, size_t len, bool clean);
 /* v5 will: published after delay_s unless the session resumes first. */
 void mq__session_will(mq_session *s, mq_msg *will, uint32_t delay_s);
+/* A will about to be published (its Message Expiry starts now). */
+void mq__will_pub(struct mq_pub *p, mq_msg *will);
 void mq__session_free(mq_session *s);
 void mq__session_dirty(mq_session *s);
 void mq__session_attach(mq_session *s, mq_conn *c);

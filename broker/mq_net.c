@@ -478,9 +478,12 @@ mq_broker_run(mq_broker *b)
 		report_ready(b);
 		loop(b);
 	}
-	/* Close every client (wills of abnormal ends still go out). */
-	for (mq_conn *c = b->conns; c != NULL; c = c->all_next)
+	/* Close every client (wills of abnormal ends still go out; v5
+	 * clients are told why). */
+	for (mq_conn *c = b->conns; c != NULL; c = c->all_next) {
+		c->dis_rc = MQ_RC_SERVER_SHUTTING_DOWN;
 		mq__conn_close(c, SHM_SHUT_CLOSED);
+	}
 	mq_broker_sweep(b);
 	mq__ctl_close(b);
 	for (unsigned i = 0; i < b->nlisteners; i++)

@@ -284,8 +284,7 @@ mq__conn_close(mq_conn *c, enum shm_shutdown why)
 
 		if (rc == 0 && (size_t) why < sizeof(why_reason))
 			rc = why_reason[why];
-		if (rc != 0 && why != SHM_SHUT_SLOW_CONSUMER
-		    && why != SHM_SHUT_CLOSED) {
+		if (rc != 0 && why != SHM_SHUT_SLOW_CONSUMER) {
 			mq__send(c, d,
 			    mq_encode_disconnect5(
 			        d, rc, t, (uint16_t) strlen(t)));
@@ -314,7 +313,7 @@ publish_will(mq_conn *c)
 		mq__msg_unref(m);
 		return;
 	}
-	mq__pub_from_msg(&p, m);
+	mq__will_pub(&p, m);
 	mq__msg_unref(m);
 	mq__publish(b, &p);
 }
@@ -541,9 +540,15 @@ connect_will(mq_conn *c, const struct mq_connect *k)
 		n = mq_props_forward(&k->will_props, fw);
 		c->will_delay = k->will_props.will_delay;
 	}
+	/* Until published, a will's expire_at holds its Message Expiry
+	 * Interval + 1 in seconds (0: none); mq__will_pub makes it a
+	 * deadline. */
 	c->will = mq__msg_new5(k->will_topic.ptr, k->will_topic.len,
 	    k->will_payload.ptr, k->will_payload.len, k->will_qos,
-	    k->will_retain, fw, n, 0);
+	    k->will_retain, fw, n,
+	    k->level == 5 && mq_props_has(&k->will_props, MQ_P_MESSAGE_EXPIRY)
+	        ? (uint64_t) k->will_props.message_expiry + 1
+	        : 0);
 	if (fw != buf)
 		free(fw);
 	c->send_will = c->will != NULL;

@@ -127,7 +127,7 @@ will_publish(mq_session *s)
 		return;
 	s->will = NULL;
 	mq_timer_cancel(&s->b->timers, &s->will_timer);
-	mq__pub_from_msg(&p, m);
+	mq__will_pub(&p, m);
 	mq__msg_unref(m);
 	mq__publish(s->b, &p);
 }
@@ -136,6 +136,14 @@ static void
 will_fire(mq_timer *t)
 {
 	will_publish(container_of(t, mq_session, will_timer));
+}
+
+void
+mq__will_pub(struct mq_pub *p, mq_msg *will)
+{
+	if (will->expire_at != 0) /* Message Expiry starts now */
+		will->expire_at = mq_now_ms() + (will->expire_at - 1) * 1000;
+	mq__pub_from_msg(p, will);
 }
 
 void
@@ -182,7 +190,7 @@ mq__session_free(mq_session *s)
 	if (will != NULL) {
 		struct mq_pub p;
 
-		mq__pub_from_msg(&p, will);
+		mq__will_pub(&p, will);
 		mq__msg_unref(will);
 		mq__publish(b, &p);
 	}

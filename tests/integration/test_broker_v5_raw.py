@@ -617,3 +617,28 @@ def test_v3_pubcomp_unknown_id_unchanged(broker):
     c = m.connected(broker.port, "q2v3")
     c.send(m.ack(m.PUBREL, 99))
     assert c.expect(m.PUBCOMP).body == b"\x00\x63"
+
+
+def test_will_message_expiry_starts_at_publication(broker):
+    """The will's Message Expiry Interval travels with it and counts from
+    when the will is published, not from CONNECT."""
+    w = client5(broker.port, "wx")
+    sub5(w, ("wx/will", 0))
+    c = m.Client(broker.port)
+    c.send(connect5("wxc", will=("wx/will", b"gone", 0, False,
+                                 p_u32(0x02, 30))))
+    c.expect(m.CONNACK)
+    time.sleep(1.2)
+    c.close()
+    got = Pub5(w.expect(m.PUBLISH))
+    assert got.payload == b"gone" and got.props[2] == 30
+
+
+def test_server_shutdown_disconnect_0x8b(broker):
+    """On SIGTERM a v5 client gets DISCONNECT 0x8B (server shutting
+    down); a v3 client just sees the close."""
+    c = client5(broker.port, "down5")
+    c3 = m.connected(broker.port, "down3")
+    broker.stop()
+    expect_disconnect(c, 0x8B)
+    assert all(p.type != m.DISCONNECT for p in c3.expect_closed())
