@@ -183,6 +183,7 @@ send_retained(mq_broker *b, struct mq_sub *sub, mq_msg *m)
 	if (m->expire_at != 0 && mq_now_ms() > m->expire_at)
 		return; /* MQTT 5.0 Message Expiry: no longer to be sent */
 	mq__pub_from_msg(&p, m);
+	p.sub_id = sub->sub_id;
 	mq__deliver(sub->s, &p, q, true); /* [MQTT-3.3.1-8] */
 	mq__msg_unref(p.msg);
 }
@@ -222,16 +223,18 @@ route_one(struct mq_trie_entry *e, void *arg)
 	struct mq_sub *sub = (struct mq_sub *) e;
 	struct mq_pub *p = arg;
 
-	/* v5 No Local [MQTT5-3.8.3-3]; Retain As Published (3.8.3.1). */
+	/* v5 No Local [MQTT5-3.8.3-3], Retain As Published (3.8.3.1),
+	 * Subscription Identifier (3.3.4); v3 subscriptions have no opts.
+	 * p->sub_id is set for this delivery only. */
 	if (sub->opts != 0) {
 		if ((sub->opts & MQ_SUBOPT_NO_LOCAL) && sub->s == p->from)
 			return;
-		if (sub->opts & MQ_SUBOPT_RAP) {
-			p->matched++;
-			mq__deliver(sub->s, p,
-			    p->qos < sub->qos ? p->qos : sub->qos, p->retain);
-			return;
-		}
+		p->matched++;
+		p->sub_id = sub->sub_id;
+		mq__deliver(sub->s, p, p->qos < sub->qos ? p->qos : sub->qos,
+		    (sub->opts & MQ_SUBOPT_RAP) ? p->retain : false);
+		p->sub_id = 0;
+		return;
 	}
 	p->matched++;
 	mq__deliver(sub->s, p, p->qos < sub->qos ? p->qos : sub->qos, false);

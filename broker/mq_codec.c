@@ -766,11 +766,13 @@ mq_encode_disconnect5(
 size_t
 mq_encode_publish_head5(uint8_t *out, const char *topic, uint16_t topic_len,
     uint32_t payload_len, uint8_t qos, bool retain, bool dup,
-    uint16_t packet_id, bool has_expiry, uint32_t expiry, const uint8_t *props,
-    uint32_t props_len, size_t *total)
+    uint16_t packet_id, bool has_expiry, uint32_t expiry, uint32_t sub_id,
+    const uint8_t *props, uint32_t props_len, size_t *total)
 {
-	uint32_t pl = props_len + (has_expiry ? 5u : 0u);
-	uint8_t  plv[4];
+	uint8_t  plv[4], sid[4];
+	size_t   sn = sub_id ? mq_encode_varint(sid, sub_id) : 0;
+	uint32_t pl = props_len + (has_expiry ? 5u : 0u)
+	    + (sn ? 1u + (uint32_t) sn : 0u);
 	size_t   pn = mq_encode_varint(plv, pl), k;
 	uint32_t rl = 2u + topic_len + (qos ? 2u : 0u) + (uint32_t) pn + pl
 	    + payload_len;
@@ -790,6 +792,11 @@ mq_encode_publish_head5(uint8_t *out, const char *topic, uint16_t topic_len,
 	k += pn;
 	if (has_expiry)
 		k += mq_prop_u32(out + k, MQ_P_MESSAGE_EXPIRY, expiry);
+	if (sn) {
+		out[k++] = MQ_P_SUBSCRIPTION_ID;
+		memcpy(out + k, sid, sn);
+		k += sn;
+	}
 	if (props_len)
 		memcpy(out + k, props, props_len);
 	k += props_len;

@@ -88,6 +88,7 @@ struct mq_pub {
 	uint32_t          props_len;
 	uint64_t          expire_at;
 	const mq_session *from;
+	uint32_t sub_id; /* v5 Subscription Identifier, per delivery */
 };
 
 /* A growable byte buffer; allocated lazily, freed when drained. */
@@ -154,7 +155,8 @@ struct mq_sub {
 	struct mq_sub       *next; /* in s->subs */
 	col_ref              col;
 	uint8_t              qos;
-	uint8_t              opts; /* v5 No Local, Retain As Published */
+	uint8_t              opts;   /* v5 No Local, RAP, MQ_SUB_HAS_ID */
+	uint32_t             sub_id; /* v5 Subscription Identifier, 0: none */
 	uint16_t             len;
 	char                 filter[];
 };
@@ -167,13 +169,18 @@ struct mq_inflight {
 	uint16_t pid;
 	uint8_t  state;
 	uint8_t  qos;
+	uint32_t sub_id; /* v5; in what was padding */
 };
 
 struct mq_qent {
-	mq_msg *msg;
-	uint8_t qos;
-	bool    retain;
+	mq_msg  *msg;
+	uint8_t  qos;
+	bool     retain;
+	uint32_t sub_id; /* v5; in what was padding */
 };
+
+/* mq_sub.opts bit (never on the wire: bits 6-7 are reserved there). */
+#define MQ_SUB_HAS_ID 0x80
 
 struct mq_awrel {
 	mq_msg  *msg;
@@ -316,17 +323,18 @@ void mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
 /* v5 receivers get props and the remaining Message Expiry; v3 ones not. */
 void mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid, const uint8_t *props, uint32_t props_len,
-    uint64_t expire_at);
+    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
+    uint32_t sub_id);
 /* Inline so that a v3 receiver costs one compare over mq__send_publish. */
 static inline void
 mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at)
+    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
+    uint32_t sub_id)
 {
 	if (c != NULL && c->proto == 5)
 		mq__send_publish_v5(c, topic, tlen, payload, plen, qos, retain,
-		    dup, pid, props, props_len, expire_at);
+		    dup, pid, props, props_len, expire_at, sub_id);
 	else
 		mq__send_publish(
 		    c, topic, tlen, payload, plen, qos, retain, dup, pid);

@@ -178,7 +178,8 @@ mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
 void
 mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at)
+    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
+    uint32_t sub_id)
 {
 	static const enum shm_metric sent[3] = { SHM_M_MESSAGES_QOS0_SENT,
 		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
@@ -189,8 +190,8 @@ mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
 	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
 		return;
 	h = mq_encode_publish_head5(d, topic, tlen, plen, qos, retain, dup,
-	    pid, expire_at != 0, expire_at ? expiry_left(expire_at) : 0, props,
-	    props_len, &total);
+	    pid, expire_at != 0, expire_at ? expiry_left(expire_at) : 0,
+	    sub_id, props, props_len, &total);
 	if (plen)
 		memcpy(d + h, payload, plen);
 	out_commit(c, total);
@@ -445,7 +446,6 @@ send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
 	n += mq_prop_u16(pr + n, MQ_P_TOPIC_ALIAS_MAXIMUM, MQ_TOPIC_ALIAS_MAX);
 	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER))
 		n += mq_prop_u8(pr + n, MQ_P_RETAIN_AVAILABLE, 0);
-	n += mq_prop_u8(pr + n, MQ_P_SUBSCRIPTION_ID_AVAILABLE, 0);
 	n += mq_prop_u8(pr + n, MQ_P_SHARED_AVAILABLE, 0);
 	if (assigned != NULL) /* [MQTT5-3.2.2-16] */
 		n += mq_prop_str(pr + n, MQ_P_ASSIGNED_CLIENT_ID, assigned,
@@ -879,8 +879,6 @@ subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
 	int            rc;
 
 	*out = NULL;
-	if (mq_props_has(&pkt->props, MQ_P_SUBSCRIPTION_ID))
-		return MQ_RC_SUBSCRIPTION_ID_NOT_SUPPORTED;
 	if (f->len >= 7 && memcmp(f->ptr, "$share/", 7) == 0)
 		return MQ_RC_SHARED_NOT_SUPPORTED;
 	if (!mq_topic_filter_valid(f->ptr, f->len))
@@ -892,6 +890,11 @@ subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
 	if (rc < 0)
 		return MQ_RC_UNSPECIFIED;
 	sub->opts = opts & (MQ_SUBOPT_NO_LOCAL | MQ_SUBOPT_RAP);
+	/* 3.8.2.1.2: the identifier replaces the one of an existing
+	 * subscription (none: removed). */
+	sub->sub_id = pkt->props.subscription_id;
+	if (sub->sub_id != 0)
+		sub->opts |= MQ_SUB_HAS_ID;
 	if (MQ_SUBOPT_RH(opts) == 0 || (MQ_SUBOPT_RH(opts) == 1 && !existed))
 		*out = sub;
 	return (uint8_t) rc;

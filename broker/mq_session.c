@@ -325,7 +325,7 @@ online(const mq_session *s)
 }
 
 static void
-enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
+enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
 {
 	const mq_config *cfg = s->b->cfg;
 	struct mq_qent  *e;
@@ -367,6 +367,7 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
 	e->msg = m;
 	e->qos = qos;
 	e->retain = retain;
+	e->sub_id = sub_id;
 	s->q_len++;
 	s->enqueue_msg++;
 	mq__session_dirty(s);
@@ -403,7 +404,8 @@ retry_arm(mq_session *s, uint64_t at)
 
 /* Puts m in the window (taking the reference) and sends it. */
 static void
-send_inflight(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
+send_inflight(
+    mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
 {
 	mq_conn            *c = s->conn;
 	struct mq_inflight *f;
@@ -428,6 +430,7 @@ send_inflight(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
 	f->msg = m;
 	f->pid = pid;
 	f->qos = qos;
+	f->sub_id = sub_id;
 	f->state = qos == 1 ? MQ_IF_PUBACK : MQ_IF_PUBREC;
 	f->sent_at = mq_now_ms();
 	s->if_span++;
@@ -435,7 +438,7 @@ send_inflight(mq_session *s, mq_msg *m, uint8_t qos, bool retain)
 	s->next_pid = pid_next(pid);
 	mq__send_publish5(c, mq_msg_topic(m), m->topic_len, mq_msg_payload(m),
 	    m->payload_len, qos, retain, false, pid, mq_msg_props(m),
-	    m->props_len, m->expire_at);
+	    m->props_len, m->expire_at, sub_id);
 	s->deliver_msg++;
 	retry_arm(s, f->sent_at + (uint64_t) s->b->cfg->retry_interval * 1000);
 	mq__session_dirty(s);
@@ -466,11 +469,11 @@ pump(mq_session *s)
 			mq__send_publish5(s->conn, mq_msg_topic(m),
 			    m->topic_len, mq_msg_payload(m), m->payload_len, 0,
 			    e->retain, false, 0, mq_msg_props(m), m->props_len,
-			    m->expire_at);
+			    m->expire_at, e->sub_id);
 			s->deliver_msg++;
 			mq__msg_unref(m);
 		} else {
-			send_inflight(s, e->msg, e->qos, e->retain);
+			send_inflight(s, e->msg, e->qos, e->retain, e->sub_id);
 		}
 	}
 	if (s->q_len == 0 && s->q_cap > 16) {
@@ -495,7 +498,7 @@ deliver5(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 		return false;
 	mq__send_publish_v5(c, p->topic, p->topic_len, p->payload,
 	    p->payload_len, 0, retain, false, 0, p->props, p->props_len,
-	    p->expire_at);
+	    p->expire_at, p->sub_id);
 	s->deliver_msg++;
 	mq__session_dirty(s);
 	return true;
@@ -520,7 +523,7 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 		if (s->q_len == 0 && !window_full(s)) {
 			m = mq__pub_hold(p);
 			if (m != NULL)
-				send_inflight(s, m, qos, retain);
+				send_inflight(s, m, qos, retain, p->sub_id);
 			return;
 		}
 	} else if (s->clean) {
@@ -528,7 +531,7 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 	}
 	m = mq__pub_hold(p);
 	if (m != NULL)
-		enqueue(s, m, qos, retain);
+		enqueue(s, m, qos, retain, p->sub_id);
 }
 
 static struct mq_inflight *
@@ -694,7 +697,8 @@ resend(mq_session *s, struct mq_inflight *f)
 		/* [MQTT-4.4.0-1] the same id, with DUP set. */
 		mq__send_publish5(s->conn, mq_msg_topic(m), m->topic_len,
 		    mq_msg_payload(m), m->payload_len, f->qos, false, true,
-		    f->pid, mq_msg_props(m), m->props_len, m->expire_at);
+		    f->pid, mq_msg_props(m), m->props_len, m->expire_at,
+		    f->sub_id);
 	}
 	f->sent_at = mq_now_ms();
 }

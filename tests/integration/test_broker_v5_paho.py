@@ -226,3 +226,15 @@ def test_mosquitto_v5_will_delay_and_paho_observer(broker):
     sub.wait()
     assert w.msg().payload == b"dead"
     w.close()
+
+
+def test_paho_v5_subscription_identifier(broker):
+    c = Paho(broker.port, "psid")
+    sp = Properties(PacketTypes.SUBSCRIBE)
+    sp.SubscriptionIdentifier = 42
+    c.c.subscribe("psid/t", options=SubscribeOptions(qos=1), properties=sp)
+    c.subacks.get(timeout=T)
+    c.pub("psid/t", b"x", qos=1)
+    m = c.msg()
+    assert m.properties.SubscriptionIdentifier == [42]
+    c.close()

@@ -176,13 +176,13 @@ def sub5(c, *filters, pid=1, sprops=b""):
 def test_connack_properties(broker):
     """A v5 CONNACK says what differs from the defaults: Receive Maximum
     (max_inflight), Maximum Packet Size, Topic Alias Maximum 10, no
-    shared subscriptions or subscription identifiers."""
+    shared subscriptions (subscription identifiers: the default, yes)."""
     c = client5(broker.port, "v5props")
     assert c.present == 0
     assert c.cprops[0x21] == 32
     assert c.cprops[0x27] == 1048576
     assert c.cprops[0x22] == 10
-    assert c.cprops[0x2A] == 0 and c.cprops[0x29] == 0
+    assert c.cprops[0x2A] == 0 and 0x29 not in c.cprops
     assert 0x12 not in c.cprops and 0x11 not in c.cprops
     assert broker.client("v5props")["proto_ver"] == 5
 
@@ -486,7 +486,48 @@ def test_suback_reason_codes(broker):
     c = client5(broker.port, "sbrc")
     assert sub5(c, ("a/#", 2), ("a/#/b", 0), ("$share/g/t", 1),
                 ("ok/+", 1)) == [2, 0x8F, 0x9E, 1]
-    assert sub5(c, ("x", 0), sprops=bytes([0x0B, 5]), pid=2) == [0xA1]
+
+
+def test_subscription_identifiers(broker):
+    """3.8.2.1.2 / 3.3.4: each delivery carries the identifier of the
+    subscription it matched (one copy per matching subscription here),
+    queued and retained deliveries too; re-subscribing without one
+    removes it; v3 subscribers never see one."""
+    c = client5(broker.port, "sid", clean=False, cprops=p_u32(0x11, 60))
+    assert sub5(c, ("sid/#", 1), sprops=bytes([0x0B, 5])) == [1]
+    assert sub5(c, ("sid/+", 1), sprops=bytes([0x0B, 0xC8, 0x01]),
+                pid=2) == [1]
+    s3 = m.connected(broker.port, "sid3")
+    s3.subscribe(("sid/#", 0))
+    p = client5(broker.port, "sidp")
+    p.send(publish5("sid/a", b"1"))
+    got = sorted(Pub5(c.expect(m.PUBLISH)).props[0x0B] for _ in range(2))
+    assert got == [5, 200]
+    assert s3.expect(m.PUBLISH).payload == b"1"
+    # Retained: sent on subscribe with the new subscription's id.
+    p.send(publish5("sid/r", b"kept", retain=True))
+    for _ in range(2):
+        c.expect(m.PUBLISH)
+    assert sub5(c, ("sid/r", 0), sprops=bytes([0x0B, 9]), pid=3) == [0]
+    assert Pub5(c.expect(m.PUBLISH)).props[0x0B] == 9
+    # Offline: the queued message keeps the id.
+    c.send(m.disconnect())
+    c.expect_closed()
+    p.send(publish5("sid/x/y", b"q", qos=1, pid=4))
+    p.expect(m.PUBACK)
+    c = client5(broker.port, "sid", clean=False, cprops=p_u32(0x11, 60))
+    q = Pub5(c.expect(m.PUBLISH))
+    assert q.payload == b"q" and q.props[0x0B] == 5
+    c.send(m.ack(m.PUBACK, q.pid))
+    # Re-subscribing without an identifier removes it.
+    assert sub5(c, ("sid/#", 0), pid=5) == [0]
+    r = Pub5(c.expect(m.PUBLISH))  # Retain Handling 0: retained again
+    assert r.topic == "sid/r" and 0x0B not in r.props
+    c.send(unsubscribe5(6, "sid/+", "sid/r"))
+    c.expect(m.UNSUBACK)
+    p.send(publish5("sid/b", b"2"))
+    got = Pub5(c.expect(m.PUBLISH))
+    assert got.payload == b"2" and 0x0B not in got.props
 
 
 def test_unsuback_reason_codes(broker):
