@@ -5,7 +5,8 @@
  * segment, default plugins); what the broker answers is read and dropped.  A
  * second connection is subscribed to "#" so that routing, queues and windows
  * are exercised too, and a third, MQTT 5.0 one (Receive Maximum 2, Maximum
- * Packet Size 300, No Local + Retain As Published) so the v5 delivery path
+ * Packet Size 300, No Local + Retain As Published, a Subscription
+ * Identifier) so the v5 delivery path
  * is.
  */
 #include "config.h"
@@ -24,7 +25,9 @@ static const uint8_t sub_connect[]
 static const uint8_t sub_subscribe[] = { 0x82, 6, 0, 1, 0, 1, '#', 2 };
 static const uint8_t sub5_connect[] = { 0x10, 24, 0, 4, 'M', 'Q', 'T', 'T', 5,
 	0, 0, 0, 8, 0x21, 0, 2, 0x27, 0, 0, 1, 0x2c, 0, 3, 's', 'u', '5' };
-static const uint8_t sub5_subscribe[] = { 0x82, 7, 0, 1, 0, 0, 1, '#', 0x0e };
+/* Subscription Identifier 7, QoS 2, No Local, Retain As Published. */
+static const uint8_t sub5_subscribe[]
+    = { 0x82, 9, 0, 1, 2, 0x0b, 7, 0, 1, '#', 0x0e };
 
 static void
 drain(mq_conn *c)
