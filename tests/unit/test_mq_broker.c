@@ -24,6 +24,8 @@ struct pk {
 static void
 put(struct pk *p, const void *d, size_t n)
 {
+	if (n == 0)
+		return;
 	memcpy(p->b + p->n, d, n);
 	p->n += n;
 }
@@ -403,6 +405,160 @@ T_TEST(api_commands)
 	mq_broker_free(&b);
 }
 
+/* ---- MQTT 5.0 ---- */
+
+/* A v5 CONNECT: props are the already-encoded property block. */
+static struct pk
+connect5_pkt(const char *id, uint8_t flags, const uint8_t *props, uint8_t pl)
+{
+	struct pk     body = { .n = 0 };
+	const uint8_t hdr[] = { 0, 4, 'M', 'Q', 'T', 'T', 5 };
+	uint8_t       ka[2] = { 0, 0 };
+
+	put(&body, hdr, sizeof(hdr));
+	put(&body, &flags, 1);
+	put(&body, ka, 2);
+	put(&body, &pl, 1);
+	put(&body, props, pl);
+	put_str(&body, id);
+	return frame(0x10, &body);
+}
+
+static mq_conn *
+client5(mq_broker *b, const char *id, const uint8_t *props, uint8_t pl)
+{
+	mq_conn  *c = mq_conn_virtual(b);
+	uint8_t   s[256];
+	mq_packet p;
+
+	T_EQ(feed(c, connect5_pkt(id, 2, props, pl)), 0);
+	p = next(c, s);
+	T_EQ(p.type, MQ_CONNACK);
+	T_EQ(s[3], 0);
+	return c;
+}
+
+/* A v5 PUBLISH with a property block. */
+static struct pk
+publish5_pkt(const char *topic, const char *payload, uint8_t qos, uint16_t pid,
+    const uint8_t *props, uint8_t pl)
+{
+	struct pk body = { .n = 0 };
+	uint8_t   id[2] = { (uint8_t) (pid >> 8), (uint8_t) pid };
+
+	put_str(&body, topic);
+	if (qos)
+		put(&body, id, 2);
+	put(&body, &pl, 1);
+	put(&body, props, pl);
+	put(&body, payload, strlen(payload));
+	return frame((uint8_t) (0x30 | qos << 1), &body);
+}
+
+T_TEST(v5_connack_properties)
+{
+	mq_broker *b = broker();
+	mq_conn   *c = mq_conn_virtual(b);
+	uint8_t    s[256];
+	mq_packet  p;
+	bool       alias_max = false, recv_max = false;
+
+	T_EQ(feed(c, connect5_pkt("", 0, NULL, 0)), 0);
+	p = next(c, s);
+	T_EQ(p.type, MQ_CONNACK);
+	T_EQ(s[2], 0); /* no session present */
+	T_EQ(s[3], 0); /* success */
+	for (size_t i = 5; i < 5u + s[4]; i++) {
+		if (s[i] == 0x22 && s[i + 1] == 0 && s[i + 2] == 10)
+			alias_max = true;
+		if (s[i] == 0x21 && s[i + 1] == 0 && s[i + 2] == 2)
+			recv_max = true; /* max_inflight 2 */
+	}
+	T_ASSERT(alias_max && recv_max);
+	T_ASSERT(memmem(s + 5, s[4], "\x12\0", 2) != NULL); /* assigned */
+	mq_broker_free(&b);
+}
+
+T_TEST(v5_malformed_gets_disconnect_0x81)
+{
+	mq_broker    *b = broker();
+	mq_conn      *c = client5(b, "m5", NULL, 0);
+	const uint8_t dup[] = { 0x01, 1, 0x01, 1 };
+	uint8_t       s[256];
+
+	T_EQ(feed(c, publish5_pkt("t", "x", 0, 0, dup, sizeof(dup))), -EPIPE);
+	T_EQ(next(c, s).type, MQ_DISCONNECT);
+	T_EQ(s[2], 0x81);
+	mq_broker_sweep(b);
+	mq_broker_free(&b);
+}
+
+T_TEST(v5_alias_and_properties_to_v3_and_v5)
+{
+	mq_broker *b = broker();
+	mq_conn   *s3 = client(b, "s3", true), *s5 = client5(b, "s5", NULL, 0);
+	mq_conn   *pub = client5(b, "p5", NULL, 0);
+	const uint8_t al[] = { 0x23, 0, 1, 0x03, 0, 1, 'j' };
+	uint8_t       s[256], q;
+	uint16_t      pid;
+
+	subscribe(s3, "al/#", 0, 0);
+	/* v5 SUBSCRIBE: packet id, no properties, filter, options. */
+	T_EQ(feed(s5,
+	         frame(0x82,
+	             &(struct pk) {
+	                 .b = { 0, 1, 0, 0, 4, 'a', 'l', '/', '#', 0 },
+	                 .n = 10 })),
+	    0);
+	T_EQ(next(s5, s).type, MQ_SUBACK);
+	T_EQ(s[5], 0);
+	T_EQ(feed(pub, publish5_pkt("al/x", "1", 0, 0, al, sizeof(al))), 0);
+	T_EQ(feed(pub, publish5_pkt("", "2", 0, 0, al, 3)), 0);
+	/* next() keeps one connection's bytes at a time: s3 first. */
+	for (int i = 0; i < 2; i++) {
+		T_EQ(next(s3, s).type, MQ_PUBLISH);
+		T_EQ(s[3], 4); /* the full topic, no properties */
+		T_STREQ(payload(s, &q, &pid), i ? "2" : "1");
+	}
+	for (int i = 0; i < 2; i++) {
+		T_EQ(next(s5, s).type, MQ_PUBLISH);
+		/* topic "al/x", then the properties: the first one's
+		 * content type (the alias is per hop), none for the second */
+		T_EQ(s[3], 4);
+		if (i == 0) {
+			T_EQ(s[8], 4);
+			T_MEMEQ(s + 9, ((uint8_t[]) { 0x03, 0, 1, 'j' }), 4);
+			T_EQ(s[13], '1');
+		} else {
+			T_EQ(s[8], 0);
+			T_EQ(s[9], '2');
+		}
+	}
+	mq_broker_free(&b);
+}
+
+T_TEST(v5_receive_maximum_bounds_window)
+{
+	mq_broker    *b = broker(); /* max_inflight 2 */
+	const uint8_t rm[] = { 0x21, 0, 1 };
+	mq_conn      *sub = client5(b, "rm", rm, sizeof(rm));
+	mq_conn      *pub = client(b, "rmp", true);
+	uint8_t       s[256];
+
+	T_EQ(feed(sub,
+	         frame(0x82,
+	             &(struct pk) { .b = { 0, 1, 0, 0, 1, 'r', 1 }, .n = 7 })),
+	    0);
+	T_EQ(next(sub, s).type, MQ_SUBACK);
+	T_EQ(feed(pub, publish_pkt("r", "a", 1, false, 1)), 0);
+	T_EQ(feed(pub, publish_pkt("r", "b", 1, false, 2)), 0);
+	T_EQ(next(sub, s).type, MQ_PUBLISH);
+	T_EQ(next(sub, s).type, 0); /* Receive Maximum 1 */
+	T_EQ(feed(sub, ack_pkt(0x40, (uint16_t) (s[5] << 8 | s[6]))), 0);
+	T_EQ(next(sub, s).type, MQ_PUBLISH);
+	mq_broker_free(&b);
+}
+
 static const struct t_case cases[] = {
 	T_ENTRY(connect_and_route_qos0),
 	T_ENTRY(empty_id_rules),
@@ -413,6 +569,10 @@ static const struct t_case cases[] = {
 	T_ENTRY(takeover_keeps_persistent_session),
 	T_ENTRY(will_on_abnormal_close_only),
 	T_ENTRY(api_commands),
+	T_ENTRY(v5_connack_properties),
+	T_ENTRY(v5_malformed_gets_disconnect_0x81),
+	T_ENTRY(v5_alias_and_properties_to_v3_and_v5),
+	T_ENTRY(v5_receive_maximum_bounds_window),
 };
 
 T_MAIN(cases)
