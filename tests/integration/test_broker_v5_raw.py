@@ -683,3 +683,36 @@ def test_server_shutdown_disconnect_0x8b(broker):
     broker.stop()
     expect_disconnect(c, 0x8B)
     assert all(p.type != m.DISCONNECT for p in c3.expect_closed())
+
+
+def test_connack_auth_reason_codes(broker_factory):
+    """v5 refusals use v5 reason codes: 0x86 bad user name or password,
+    0x87 not authorized (a v3 client keeps 4 and 5)."""
+    import subprocess
+    from broker_fixture import build_path
+    b = broker_factory(start=False)
+    uf = b.path("users.passwd")
+    r = subprocess.run([build_path("mqttd-passwd"), uf, "alice"],
+                       input="alice-pw\n", capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    b.extra_args = ["--username-file", uf, "--allow-anonymous", "false"]
+    b.start()
+    assert b.ctl({"cmd": "plugin", "name": "mqttd_auth_username",
+                  "active": True}) == {"code": 0}
+
+    def refused(**kw):
+        c = m.Client(b.port)
+        c.send(connect5("ar", **kw))
+        got = c.expect_closed()
+        return [connack5(p)[1] for p in got if p.type == m.CONNACK]
+
+    assert refused(username="alice", password="wrong") == [0x86]
+    assert refused(username="zed", password="x") == [0x87]
+    assert refused() == [0x87]
+    ok = client5(b.port, "ar", username="alice", password="alice-pw")
+    assert b.client("ar")["proto_ver"] == 5
+    ok.close()
+    c3 = m.Client(b.port)
+    c3.send(m.connect("ar3", username="alice", password="wrong"))
+    assert c3.expect(m.CONNACK).body == b"\x00\x04"
