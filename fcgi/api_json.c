@@ -353,71 +353,129 @@ static const unsigned char must_escape[256] = {
 	['\\'] = 1,
 };
 
-static void
-wesc(struct wbuf *b, unsigned char c)
+/* One byte; a capacity check but no memcpy call. */
+static inline void
+wput1(struct wbuf *b, char c)
+{
+	if (b->len + 2 > b->cap && !wgrow(b, 1))
+		return;
+	b->p[b->len++] = c;
+}
+
+/* Writes the escape of c at d; returns its length (2 or 6). */
+static size_t
+wesc(char *d, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
+	d[0] = '\\';
 	switch (c) {
 	case '"':
 	case '\\':
-		esc[1] = (char) c;
-		break;
+		d[1] = (char) c;
+		return 2;
 	case '\b':
-		esc[1] = 'b';
-		break;
+		d[1] = 'b';
+		return 2;
 	case '\f':
-		esc[1] = 'f';
-		break;
+		d[1] = 'f';
+		return 2;
 	case '\n':
-		esc[1] = 'n';
-		break;
+		d[1] = 'n';
+		return 2;
 	case '\r':
-		esc[1] = 'r';
-		break;
+		d[1] = 'r';
+		return 2;
 	case '\t':
-		esc[1] = 't';
-		break;
+		d[1] = 't';
+		return 2;
 	default:
-		wput(b, esc, 6);
-		return;
+		d[1] = 'u';
+		d[2] = '0';
+		d[3] = '0';
+		d[4] = hex[c >> 4];
+		d[5] = hex[c & 15];
+		return 6;
 	}
-	wput(b, esc, 2);
 }
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero if a byte of w is < 0x20, '"' or '\\' (the high bits of w, of
+ * w ^ '"' and of w ^ '\\' are the same, so one mask serves all three). */
+static inline uint64_t
+special8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
+
+	return ((w - ONES * 0x20) | (q - ONES) | (s - ONES)) & ~w & HIGHS;
+}
+
+/*
+ * pre, then s quoted and escaped, then post (each '\0' for none): room
+ * for the worst case is made once and the bytes are stored one by one.
+ * A page is ~250 strings, most of them keys under 10 bytes: a capacity
+ * check and a memcpy call per run, per quote, per ',' and ':' cost more
+ * than the bytes themselves.
+ */
 static void
-wstr(struct wbuf *b, const char *s, size_t n)
+wstr(struct wbuf *b, char pre, const char *s, size_t n, char post)
 {
 	const unsigned char *u = (const unsigned char *) s;
-	size_t               run = 0, i = 0;
+	char                *d;
 
-	wput(b, "\"", 1);
-	for (;;) {
-		while (i < n && !must_escape[u[i]])
-			i++;
-		wput(b, s + run, i - run);
-		if (i == n)
-			break;
-		wesc(b, u[i]);
-		run = ++i;
+	if (n > (SIZE_MAX - 8) / 6
+	    || (b->len + 6 * n + 5 > b->cap && !wgrow(b, 6 * n + 4)))
+		return;
+	d = b->p + b->len;
+	if (pre)
+		*d++ = pre;
+	*d++ = '"';
+	for (size_t i = 0; i < n;) {
+		uint64_t w;
+
+		/* 8 bytes at once while none needs an escape (fixed-size
+		 * memcpy: plain loads and stores) */
+		if (n - i >= 8) {
+			memcpy(&w, u + i, 8);
+			if (!special8(w)) {
+				memcpy(d, &w, 8);
+				d += 8;
+				i += 8;
+				continue;
+			}
+		}
+		if (must_escape[u[i]])
+			d += wesc(d, u[i]);
+		else
+			*d++ = (char) u[i];
+		i++;
 	}
-	wput(b, "\"", 1);
+	*d++ = '"';
+	if (post)
+		*d++ = post;
+	b->len = (size_t) (d - b->p);
 }
 
 static void
 wu64(struct wbuf *b, uint64_t v, bool neg)
 {
-	char d[24];
-	int  i = sizeof(d);
+	size_t nd = 1;
+	char  *d;
 
+	for (uint64_t t = v; t >= 10; t /= 10)
+		nd++;
+	if (b->len + nd + 2 > b->cap && !wgrow(b, nd + 1))
+		return;
+	d = b->p + b->len;
+	if (neg)
+		*d++ = '-';
+	b->len = (size_t) (d - b->p) + nd;
 	do {
-		d[--i] = (char) ('0' + v % 10);
+		d[--nd] = (char) ('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	if (neg)
-		d[--i] = '-';
-	wput(b, d + i, sizeof(d) - (size_t) i);
 }
 
 static void
@@ -449,33 +507,30 @@ wvalue(struct wbuf *b, json_object *o, int depth)
 		break;
 	}
 	case json_type_string:
-		wstr(b, json_object_get_string(o),
-		    (size_t) json_object_get_string_len(o));
+		wstr(b, '\0', json_object_get_string(o),
+		    (size_t) json_object_get_string_len(o), '\0');
 		break;
 	case json_type_array: {
 		size_t n = json_object_array_length(o);
 
-		wput(b, "[", 1);
+		wput1(b, '[');
 		for (size_t i = 0; i < n; i++) {
 			if (i > 0)
-				wput(b, ",", 1);
+				wput1(b, ',');
 			wvalue(b, json_object_array_get_idx(o, i), depth + 1);
 		}
-		wput(b, "]", 1);
+		wput1(b, ']');
 		break;
 	}
 	case json_type_object:
-		wput(b, "{", 1);
+		wput1(b, '{');
 		json_object_object_foreach(o, k, v)
 		{
-			if (!first)
-				wput(b, ",", 1);
+			wstr(b, first ? '\0' : ',', k, strlen(k), ':');
 			first = false;
-			wstr(b, k, strlen(k));
-			wput(b, ":", 1);
 			wvalue(b, v, depth + 1);
 		}
-		wput(b, "}", 1);
+		wput1(b, '}');
 		break;
 	default: { /* doubles: let json-c say it */
 		size_t      n;
