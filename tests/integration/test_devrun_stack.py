@@ -194,6 +194,46 @@ def test_other_password_no_warning(run):
     stop_and_check(r, signal.SIGTERM)
 
 
+def test_mqttd_conf_used_and_port_variable_wins(run):
+    """MQTTD_CONF replaces the broker's defaults; MQTTD_MQTT_PORT still
+    decides where it listens (README's settings table)."""
+    import paho.mqtt.client as mqtt
+
+    conf_dir = tempfile.mkdtemp(prefix="mqttd-conf-")
+    conf = os.path.join(conf_dir, "mqttd.conf")
+    ignored_port = free_port()
+    with open(conf, "w") as f:
+        f.write("# operator's file\n"
+                f"listen = 127.0.0.1:{ignored_port}\n"
+                "max_inflight = 7\n"
+                "max_queue = 11\n")
+    try:
+        r = run(MQTTD_CONF=conf)
+        r.wait_up()
+        port = r.ports["MQTTD_MQTT_PORT"]
+        c = mqtt.Client(client_id="conf-probe", clean_session=False)
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        deadline = time.monotonic() + 10
+        body = None
+        while time.monotonic() < deadline:
+            st, body = r.get("/api/v2/sessions/conf-probe")
+            if st == 200 and body["result"]["objects"]:
+                break
+            time.sleep(0.1)
+        c.loop_stop()
+        c.disconnect()
+        sess = body["result"]["objects"][0]
+        assert sess["max_inflight"] == 7, sess
+        st, body = r.get(f"/api/v2/monitoring/listeners/{r.node}")
+        listens = [l["listen"] for l in body["result"]
+                   if l["protocol"] == "mqtt:tcp"]
+        assert len(listens) == 1 and listens[0].endswith(f":{port}"), listens
+        stop_and_check(r, signal.SIGTERM)
+    finally:
+        shutil.rmtree(conf_dir, ignore_errors=True)
+
+
 def test_two_stacks_side_by_side(run):
     a = run(node="mqttd@a")
     b = run(node="mqttd@b")
