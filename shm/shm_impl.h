@@ -74,6 +74,16 @@ shm__hdr(const shm_reader *r)
 	return (const struct shm_hdr *) r->base;
 }
 
+/* Record `slot` of table t: the caller checks slot against the table's
+ * cap (validated at attach, like every offset it is computed from). */
+static inline const unsigned char *
+shm__rec_at(const shm_reader *r, int t, uint32_t slot)
+{
+	const struct shm_table_desc *d = &r->tab[t];
+
+	return r->base + d->slots_off + (size_t) slot * d->rec_size;
+}
+
 /* Waits a little before retry `n`; false once the budget is spent. */
 bool shm__backoff(shm_reader *r, unsigned n);
 

@@ -477,17 +477,15 @@ shm_routes_total(shm_reader *r)
 static int
 read_small(shm_reader *r, int t, uint32_t i, void *img)
 {
-	const struct shm_table_desc *d = &r->tab[t];
-	const unsigned char         *rec
-	    = r->base + d->slots_off + (size_t) i * d->rec_size;
-	const uint32_t *seq = (const uint32_t *) rec;
+	const unsigned char *rec = shm__rec_at(r, t, i);
+	const uint32_t      *seq = (const uint32_t *) rec;
 
 	for (unsigned n = 0;; n++) {
 		/* Acquire: pairs with the writer's release of the count. */
 		uint32_t s = SHM_LD_ACQ(seq);
 
 		if (!(s & 1)) {
-			shm_copy_in(img, rec, d->rec_size);
+			shm_copy_in(img, rec, r->tab[t].rec_size);
 			/* The copy before the re-check. */
 			shm_fence_acq();
 			if (SHM_LD(seq) == s)

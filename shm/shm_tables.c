@@ -41,14 +41,6 @@ static const struct rec_strs rec_strs[SHM_T_COUNT] = {
 	    offsetof(struct shm_rec_route, inl), SHM_ROUTE_INLINE },
 };
 
-static const unsigned char *
-rec_at(const shm_reader *r, int t, uint32_t slot)
-{
-	const struct shm_table_desc *d = &r->tab[t];
-
-	return r->base + d->slots_off + (size_t) slot * d->rec_size;
-}
-
 /* A record image, big enough and aligned for any indexed record. */
 union rec_img {
 	struct shm_rec_head    h;
@@ -114,7 +106,7 @@ read_rec(
 
 	if (slot >= r->tab[t].cap)
 		return -EBADMSG;
-	rec = rec_at(r, t, slot);
+	rec = shm__rec_at(r, t, slot);
 	seq = (const uint32_t *) rec;
 	for (unsigned n = 0;; n++) {
 		/* Acquire: pairs with the writer's release store of the even
@@ -460,7 +452,7 @@ lookup(shm_reader *r, const struct visit *v, const char *key, size_t len,
 			if (slot >= d->cap || ++steps > (uint64_t) d->cap + 1)
 				return -EBADMSG;
 			const struct shm_rec_head *rh
-			    = (const void *) rec_at(r, v->t, slot);
+			    = (const void *) shm__rec_at(r, v->t, slot);
 			if (SHM_LD(&rh->hash) == h32) {
 				rc = read_rec(r, v->t, slot, &img, s);
 				if (rc < 0)
