@@ -638,13 +638,16 @@ mq_encode_suback(
 	return k + n;
 }
 
-size_t
-mq_encode_publish_head(uint8_t *out, const char *topic, uint16_t topic_len,
-    uint32_t payload_len, uint8_t qos, bool retain, bool dup,
-    uint16_t packet_id, size_t *total)
+/*
+ * The part of a PUBLISH head that 3.1.1 and 5.0 share: fixed header with
+ * remaining length rl, topic, and the packet id when qos > 0.  Returns the
+ * bytes written.
+ */
+static inline size_t
+publish_head(uint8_t *out, uint32_t rl, const char *topic, uint16_t topic_len,
+    uint8_t qos, bool retain, bool dup, uint16_t packet_id)
 {
-	uint32_t rl = 2u + topic_len + (qos ? 2u : 0u) + payload_len;
-	size_t   k;
+	size_t k;
 
 	out[0] = (uint8_t) ((MQ_PUBLISH << 4) | (dup ? 0x08 : 0) | (qos << 1)
 	    | (retain ? 1 : 0));
@@ -657,6 +660,18 @@ mq_encode_publish_head(uint8_t *out, const char *topic, uint16_t topic_len,
 		out[k++] = (uint8_t) (packet_id >> 8);
 		out[k++] = (uint8_t) packet_id;
 	}
+	return k;
+}
+
+size_t
+mq_encode_publish_head(uint8_t *out, const char *topic, uint16_t topic_len,
+    uint32_t payload_len, uint8_t qos, bool retain, bool dup,
+    uint16_t packet_id, size_t *total)
+{
+	uint32_t rl = 2u + topic_len + (qos ? 2u : 0u) + payload_len;
+	size_t   k = publish_head(
+	      out, rl, topic, topic_len, qos, retain, dup, packet_id);
+
 	*total = k + payload_len;
 	return k;
 }
@@ -777,17 +792,8 @@ mq_encode_publish_head5(uint8_t *out, const char *topic, uint16_t topic_len,
 	uint32_t rl = 2u + topic_len + (qos ? 2u : 0u) + (uint32_t) pn + pl
 	    + payload_len;
 
-	out[0] = (uint8_t) ((MQ_PUBLISH << 4) | (dup ? 0x08 : 0) | (qos << 1)
-	    | (retain ? 1 : 0));
-	k = 1 + mq_encode_varint(out + 1, rl);
-	out[k++] = (uint8_t) (topic_len >> 8);
-	out[k++] = (uint8_t) topic_len;
-	memcpy(out + k, topic, topic_len);
-	k += topic_len;
-	if (qos) {
-		out[k++] = (uint8_t) (packet_id >> 8);
-		out[k++] = (uint8_t) packet_id;
-	}
+	k = publish_head(
+	    out, rl, topic, topic_len, qos, retain, dup, packet_id);
 	memcpy(out + k, plv, pn);
 	k += pn;
 	if (has_expiry)
