@@ -23,15 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t
 random64(void)
 {
@@ -40,7 +31,7 @@ random64(void)
 	if (getrandom(&v, sizeof(v), 0) != (ssize_t) sizeof(v)) {
 		/* getrandom only fails before the pool is seeded; fall back
 		 * to a value that still differs between starts. */
-		v = (uint64_t) now_ms() * 0x9e3779b97f4a7c15ull
+		v = (uint64_t) shm_heartbeat_clock_ms() * 0x9e3779b97f4a7c15ull
 		    ^ (uint64_t) getpid();
 	}
 	return v;
@@ -123,7 +114,7 @@ fill_header(col *c, const struct col_config *cfg)
 	copy_name(h->version, sizeof(h->version), cfg->version);
 	copy_name(h->sysdescr, sizeof(h->sysdescr),
 	    cfg->sysdescr ? cfg->sysdescr : "mqttd");
-	h->proc.heartbeat_ms = now_ms();
+	h->proc.heartbeat_ms = shm_heartbeat_clock_ms();
 }
 
 /*
@@ -254,7 +245,7 @@ col_heartbeat(col *c, const struct col_proc *p)
 		return;
 	pr = &c->hdr->proc;
 	col__begin(&pr->seq);
-	SHM_ST(&pr->heartbeat_ms, now_ms());
+	SHM_ST(&pr->heartbeat_ms, shm_heartbeat_clock_ms());
 	if (p != NULL) {
 		SHM_ST(&pr->mem_total, p->mem_total);
 		SHM_ST(&pr->mem_used, p->mem_used);

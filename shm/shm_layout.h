@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "shm/shm.h"
 
@@ -281,5 +282,18 @@ struct shm_rec_head {
 	uint32_t seq, gen;
 	uint32_t hash, next;
 };
+
+/*
+ * The clock of shm_proc.heartbeat_ms, for the writer that stamps it and the
+ * readers that judge its age: CLOCK_REALTIME in milliseconds.
+ */
+static inline int64_t
+shm_heartbeat_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif

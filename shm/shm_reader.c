@@ -263,15 +263,6 @@ shm_reader_close(shm_reader **rp)
 	*rp = NULL;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the heartbeat block consistently. */
 static int
 read_proc(shm_reader *r, struct shm_proc *out)
@@ -302,7 +293,7 @@ read_proc(shm_reader *r, struct shm_proc *out)
 static bool
 is_alive(shm_reader *r, const struct shm_proc *p)
 {
-	int64_t age = now_ms() - p->heartbeat_ms;
+	int64_t age = shm_heartbeat_clock_ms() - p->heartbeat_ms;
 
 	if (SHM_LD(&shm__hdr(r)->closed))
 		return false;
