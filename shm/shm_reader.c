@@ -293,11 +293,14 @@ read_proc(shm_reader *r, struct shm_proc *out)
 static bool
 is_alive(shm_reader *r, const struct shm_proc *p)
 {
-	int64_t age = shm_heartbeat_clock_ms() - p->heartbeat_ms;
+	int64_t now = shm_heartbeat_clock_ms();
 
 	if (SHM_LD(&shm__hdr(r)->closed))
 		return false;
-	if (age > SHM_STALE_MS || age < -SHM_STALE_MS)
+	/* The beat comes from the segment, so any value is possible: compare
+	 * without subtracting it, which could overflow. */
+	if (p->heartbeat_ms < now - SHM_STALE_MS
+	    || p->heartbeat_ms > now + SHM_STALE_MS)
 		return false;
 	if (r->pid <= 0 || (kill(r->pid, 0) < 0 && errno == ESRCH))
 		return false;

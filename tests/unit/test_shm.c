@@ -955,6 +955,13 @@ T_TEST(heartbeat_stale)
 	h->proc.heartbeat_ms -= 4000;
 	T_EQ(shm_reader_refresh(r), -ESTALE);
 	h->proc.heartbeat_ms += 4000;
+	/* a corrupt beat at either end is stale, never an overflow (UBSan) */
+	h->proc.heartbeat_ms = INT64_MIN;
+	T_EQ(shm_reader_refresh(r), -ESTALE);
+	h->proc.heartbeat_ms = INT64_MAX;
+	T_EQ(shm_reader_refresh(r), -ESTALE);
+	h->proc.heartbeat_ms = 0;
+	T_EQ(shm_reader_refresh(r), -ESTALE);
 	h->closed = 1;
 	T_EQ(shm_reader_refresh(r), -ESTALE);
 	shm_reader_close(&r);
