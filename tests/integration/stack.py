@@ -419,6 +419,33 @@ class Stack:
         return c
 
 
+# Assertions on the API envelope, shared by the API tests.
+def ok(r):
+    """The result of a {"code":0,...} answer."""
+    assert r.status == 200, r
+    assert isinstance(r.body, dict) and r.body.get("code") == 0, r.body
+    return r.body["result"]
+
+
+def err(r, code):
+    """An error answer: HTTP 200, exactly code and message."""
+    assert r.status == 200, r
+    assert r.body["code"] == code, r.body
+    assert list(r.body) == ["code", "message"], r.body
+    assert r.body["message"], r.body
+    return r.body["message"]
+
+
+def wait_for(fn, timeout=5.0):
+    """fn() once it is truthy, or its last value after timeout s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def stack():
     with Stack() as s:

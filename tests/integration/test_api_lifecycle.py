@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack import Stack, _read_ready, _binary
+from stack import Stack, _binary, err, ok, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -22,26 +22,6 @@ def s():
     with Stack() as st:
         yield st
 
-
-def ok(r):
-    assert r.status == 200, r
-    assert isinstance(r.body, dict) and r.body.get("code") == 0, r.body
-    return r.body["result"]
-
-
-def err(r, code):
-    assert r.status == 200, r
-    assert r.body["code"] == code, r.body
-    assert r.body["message"], r.body
-
-
-def wait_for(fn, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.05)
 
 
 # ---- users ----------------------------------------------------------------

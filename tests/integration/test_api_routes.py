@@ -3,16 +3,14 @@ auth): every route of EMQ 2.3's doc and the extra forms, with state made by
 real MQTT clients, checking values (ports, counts, pagination arithmetic),
 every error code path, %-encoded ids and topics.
 """
-import json
 import re
-import socket
 import time
 import urllib.parse
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from stack import Stack
+from stack import Stack, err, ok, wait_for
 
 DT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 UPTIME = re.compile(r"^(\d+ days, )?\d+ hours, \d+ minutes, \d+ seconds$")
@@ -56,28 +54,6 @@ def s():
 def q(x):
     return urllib.parse.quote(x, safe="")
 
-
-def ok(r):
-    assert r.status == 200, r
-    assert isinstance(r.body, dict) and r.body.get("code") == 0, r.body
-    return r.body["result"]
-
-
-def err(r, code):
-    assert r.status == 200, r
-    assert r.body["code"] == code, r.body
-    assert list(r.body) == ["code", "message"], r.body
-    assert r.body["message"], r.body
-    return r.body["message"]
-
-
-def wait_for(fn, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.05)
 
 
 class Client:
