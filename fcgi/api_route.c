@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #define API_PREFIX "/api/v2"
@@ -164,20 +165,28 @@ api_response_release(struct api_response *rs)
 	rs->cap = 0;
 }
 
+/* A JSON response is written into this thread's spare buffer. */
 static void
-respond_json(struct api_response *rs, json_object *root)
+json_begin(struct api_jw *w)
 {
+	api_jw_init(w, spare, spare_cap);
+	spare = NULL;
+	spare_cap = 0;
+}
+
+static void
+json_end(struct api_jw *w, struct api_response *rs)
+{
+	int rc = api_jw_finish(w, &rs->body, &rs->cap, &rs->len);
+
 	rs->status = 200;
 	rs->content_type = "application/json";
-	rs->body = spare;
-	rs->cap = spare_cap;
-	spare = NULL;
-	if (api_json_write(root, &rs->body, &rs->cap, &rs->len) != 0) {
+	if (rc != 0) {
+		syslog(LOG_ERR, "response JSON: %s", strerror(-rc));
 		rs->status = 503;
 		rs->content_type = NULL;
 		rs->len = 0;
 	}
-	json_object_put(root);
 }
 
 static void
@@ -192,21 +201,26 @@ respond_text(struct api_response *rs, int status, const char *text)
 static void
 respond_listing(struct api_response *rs)
 {
-	json_object *a = json_object_new_array();
+	struct api_jw w;
 
+	json_begin(&w);
+	api_json_ok_begin(&w);
+	api_jw_array(&w);
 	for (size_t i = 0; i < api__nroutes; i++) {
-		json_object *o = json_object_new_object();
-		char         path[128];
+		char path[128];
 
 		snprintf(path, sizeof(path), API_PREFIX "/%s",
 		    api__routes[i].pattern);
-		json_object_object_add(o, "method",
-		    json_object_new_string(api__routes[i].method));
-		json_object_object_add(
-		    o, "path", json_object_new_string(path));
-		json_object_array_add(a, o);
+		api_jw_object(&w);
+		api_jw_key(&w, "method");
+		api_jw_cstr(&w, api__routes[i].method);
+		api_jw_key(&w, "path");
+		api_jw_cstr(&w, path);
+		api_jw_object_end(&w);
 	}
-	respond_json(rs, api_json_ok(a));
+	api_jw_array_end(&w);
+	api_json_ok_end(&w);
+	json_end(&w, rs);
 }
 
 static void
@@ -285,6 +299,8 @@ dispatch(
     struct hctx *h, const char *path, size_t plen, struct api_response *rs)
 {
 	const struct route *r = NULL;
+	struct api_jw       w;
+	size_t              mark;
 	const char         *method
 	    = strcmp(h->rq->method, "HEAD") == 0 ? "GET" : h->rq->method;
 
@@ -302,6 +318,10 @@ dispatch(
 		rs->status = 404;
 		return;
 	}
+	json_begin(&w);
+	h->w = &w;
+	api_json_ok_begin(&w);
+	mark = api_jw_len(&w);
 	if (r->flags & (F_SHM | F_FRESH) || h->node_param != NULL)
 		segment_refresh(h, r->flags & F_FRESH);
 	if (h->node_param != NULL && strcmp(h->node_param, h->node_name) != 0)
@@ -313,13 +333,16 @@ dispatch(
 	else
 		r->fn(h);
 	if (h->err.code != 0) {
-		json_object_put(h->result);
-		respond_json(rs, api_json_err(&h->err));
+		api_jw_reset(&w); /* what the handler wrote is dropped */
+		api_json_err(&w, &h->err);
 	} else {
-		respond_json(rs,
-		    api_json_ok(
-		        h->result ? h->result : json_object_new_array()));
+		if (api_jw_len(&w) == mark) { /* nothing to say: [] */
+			api_jw_array(&w);
+			api_jw_array_end(&w);
+		}
+		api_json_ok_end(&w);
 	}
+	json_end(&w, rs);
 }
 
 void

@@ -10,7 +10,6 @@
 #ifndef API_ROUTE_H
 #define API_ROUTE_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

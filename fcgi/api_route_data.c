@@ -1,7 +1,8 @@
 /*
  * api_route_data: the read and command routes of /api/v2 and the route
  * table.  Handlers read the thread's segment view (h->up, h->node, R(h))
- * that api_route.c refreshed, and set h->result or h->err.
+ * that api_route.c refreshed, and write their result with h->w or set
+ * h->err.
  */
 #include "config.h"
 
@@ -43,16 +44,22 @@ node_view(struct hctx *h, struct api_node_view *v)
 		v->load[0] = v->load[1] = v->load[2] = 0;
 }
 
-/* Wraps result as {"<node>": result}: the cluster form. */
-static json_object *
-by_node(struct hctx *h, json_object *o)
+/* The cluster form {"<node>": value}: by_node_begin, the value,
+ * by_node_end. */
+static void
+by_node_begin(struct hctx *h)
 {
-	json_object *m = json_object_new_object();
-
-	json_object_object_add(m, h->node_name, o);
-	return m;
+	api_jw_object(h->w);
+	api_jw_key(h->w, h->node_name);
 }
 
+static void
+by_node_end(struct hctx *h)
+{
+	api_jw_object_end(h->w);
+}
+
+/* Sends a command to the broker; its reply decides (ok: []). */
 static int
 ctl(struct hctx *h, json_object *cmd)
 {
@@ -63,8 +70,6 @@ ctl(struct hctx *h, json_object *cmd)
 	rc = api_ctl_call(
 	    h->t->cfg->ctl_path, cmd, h->t->cfg->ctl_timeout_ms, &h->err);
 	json_object_put(cmd);
-	if (rc == 0)
-		h->result = json_object_new_array();
 	return rc;
 }
 
@@ -76,8 +81,9 @@ h_mgmt_nodes(struct hctx *h)
 	struct api_node_view v;
 
 	node_view(h, &v);
-	h->result = json_object_new_array();
-	json_object_array_add(h->result, api_json_mgmt_node(&v, true));
+	api_jw_array(h->w);
+	api_json_mgmt_node(h->w, &v, true);
+	api_jw_array_end(h->w);
 }
 
 static void
@@ -86,7 +92,7 @@ h_mgmt_node(struct hctx *h)
 	struct api_node_view v;
 
 	node_view(h, &v);
-	h->result = api_json_mgmt_node(&v, false);
+	api_json_mgmt_node(h->w, &v, false);
 }
 
 static void
@@ -95,8 +101,9 @@ h_mon_nodes(struct hctx *h)
 	struct api_node_view v;
 
 	node_view(h, &v);
-	h->result = json_object_new_array();
-	json_object_array_add(h->result, api_json_mon_node(&v));
+	api_jw_array(h->w);
+	api_json_mon_node(h->w, &v);
+	api_jw_array_end(h->w);
 }
 
 static void
@@ -105,7 +112,7 @@ h_mon_node(struct hctx *h)
 	struct api_node_view v;
 
 	node_view(h, &v);
-	h->result = api_json_mon_node(&v);
+	api_json_mon_node(h->w, &v);
 }
 
 /* ---- listeners ---------------------------------------------------- */
@@ -157,96 +164,89 @@ api__listeners_get(struct hctx *h, struct lis_vec *lv)
 	return 0;
 }
 
-static json_object *
+static void
 listeners_json(struct hctx *h)
 {
 	struct lis_vec lv;
-	json_object   *a;
 	int            rc = api__listeners_get(h, &lv);
 
 	if (rc < 0) {
-		free(lv.v);
 		api__seg_err(h, rc);
-		return NULL;
+	} else {
+		api_jw_array(h->w);
+		for (size_t i = 0; i < lv.n; i++)
+			api_json_listener(h->w, &lv.v[i]);
+		api_jw_array_end(h->w);
 	}
-	a = json_object_new_array();
-	for (size_t i = 0; i < lv.n; i++)
-		json_object_array_add(a, api_json_listener(&lv.v[i]));
 	free(lv.v);
-	return a;
 }
 
 static void
 h_mon_listeners(struct hctx *h)
 {
-	json_object *a = listeners_json(h);
-
-	if (a != NULL)
-		h->result = by_node(h, a);
+	by_node_begin(h);
+	listeners_json(h);
+	by_node_end(h);
 }
 
 static void
 h_mon_listeners_node(struct hctx *h)
 {
-	h->result = listeners_json(h);
+	listeners_json(h);
 }
 
 /* ---- metrics and stats -------------------------------------------- */
 
-static json_object *
+static void
 metrics_json(struct hctx *h)
 {
 	uint64_t m[SHM_METRIC_COUNT];
 	int      rc = shm_metrics_get(R(h), m);
 
-	if (rc < 0) {
+	if (rc < 0)
 		api__seg_err(h, rc);
-		return NULL;
-	}
-	return api_json_metrics(m);
+	else
+		api_json_metrics(h->w, m);
 }
 
-static json_object *
+static void
 stats_json(struct hctx *h)
 {
 	uint64_t s[SHM_STAT_COUNT];
 	int      rc = shm_stats_get(R(h), s);
 
-	if (rc < 0) {
+	if (rc < 0)
 		api__seg_err(h, rc);
-		return NULL;
-	}
-	return api_json_stats(s);
+	else
+		api_json_stats(h->w, s);
 }
 
 static void
 h_mon_metrics(struct hctx *h)
 {
-	json_object *o = metrics_json(h);
-
-	if (o != NULL)
-		h->result = by_node(h, o);
+	by_node_begin(h);
+	metrics_json(h);
+	by_node_end(h);
 }
 
 static void
 h_mon_metrics_node(struct hctx *h)
 {
-	h->result = metrics_json(h);
+	metrics_json(h);
 }
 
 static void
 h_mon_stats(struct hctx *h)
 {
-	json_object *o = stats_json(h);
-
-	if (o != NULL)
-		h->result = by_node(h, o);
+	by_node_begin(h);
+	stats_json(h);
+	by_node_end(h);
 }
 
 static void
 h_mon_stats_node(struct hctx *h)
 {
-	h->result = stats_json(h);
+	stats_json(h);
 }
 
 /* ---- tables: pages and lookups ------------------------------------ */
@@ -254,25 +254,29 @@ h_mon_stats_node(struct hctx *h)
 static int
 client_cb(const shm_client *c, void *arg)
 {
-	return json_object_array_add(arg, api_json_client(c));
+	api_json_client(arg, c);
+	return 0;
 }
 
 static int
 session_cb(const shm_session *s, void *arg)
 {
-	return json_object_array_add(arg, api_json_session(s));
+	api_json_session(arg, s);
+	return 0;
 }
 
 static int
 sub_cb(const shm_subscription *s, void *arg)
 {
-	return json_object_array_add(arg, api_json_subscription(s));
+	api_json_subscription(arg, s);
+	return 0;
 }
 
 static int
 route_cb(const shm_route *rt, void *arg)
 {
-	return json_object_array_add(arg, api_json_route(rt));
+	api_json_route(arg, rt);
+	return 0;
 }
 
 enum table { T_CLIENTS, T_SESSIONS, T_SUBS, T_ROUTES };
@@ -294,7 +298,7 @@ table_total(shm_reader *r, enum table t)
 
 static int
 table_page(
-    shm_reader *r, enum table t, uint64_t off, uint32_t n, json_object *a)
+    shm_reader *r, enum table t, uint64_t off, uint32_t n, struct api_jw *a)
 {
 	switch (t) {
 	case T_CLIENTS:
@@ -310,7 +314,7 @@ table_page(
 
 static int
 table_get(
-    shm_reader *r, enum table t, const char *id, size_t len, json_object *a)
+    shm_reader *r, enum table t, const char *id, size_t len, struct api_jw *a)
 {
 	switch (t) {
 	case T_CLIENTS:
@@ -329,7 +333,6 @@ page(struct hctx *h, enum table t)
 {
 	const char     *q = h->rq->query ? h->rq->query : "";
 	struct api_page p;
-	json_object    *a;
 	int64_t         total;
 	uint64_t        off;
 	int             rc;
@@ -344,32 +347,33 @@ page(struct hctx *h, enum table t)
 		api__seg_err(h, (int) total);
 		return;
 	}
-	a = json_object_new_array();
+	api_json_page_begin(h->w, &p, (uint64_t) total);
 	off = (p.curr_page - 1) * p.page_size;
 	if (off < (uint64_t) total) {
-		rc = table_page(R(h), t, off, (uint32_t) p.page_size, a);
+		rc = table_page(R(h), t, off, (uint32_t) p.page_size, h->w);
 		if (rc < 0) {
-			json_object_put(a);
 			api__seg_err(h, rc);
 			return;
 		}
 	}
-	h->result = api_json_page(&p, (uint64_t) total, a);
+	api_json_page_end(h->w);
 }
 
 static void
 lookup(struct hctx *h, enum table t)
 {
-	json_object *a = json_object_new_array();
-	int          rc = table_get(R(h), t, h->id, h->id_len, a);
+	int rc;
 
+	api_jw_object(h->w);
+	api_jw_key(h->w, "objects");
+	api_jw_array(h->w);
+	rc = table_get(R(h), t, h->id, h->id_len, h->w);
 	if (rc < 0 && rc != -ENOENT) {
-		json_object_put(a);
 		api__seg_err(h, rc);
 		return;
 	}
-	h->result = json_object_new_object();
-	json_object_object_add(h->result, "objects", a);
+	api_jw_array_end(h->w);
+	api_jw_object_end(h->w);
 }
 
 static void
@@ -449,21 +453,21 @@ h_unsubscribe(struct hctx *h)
 static int
 plugin_cb(const shm_plugin *p, void *arg)
 {
-	return json_object_array_add(arg, api_json_plugin(p));
+	api_json_plugin(arg, p);
+	return 0;
 }
 
 static void
 h_plugins(struct hctx *h)
 {
-	json_object *a = json_object_new_array();
-	int          rc = shm_plugins_each(R(h), plugin_cb, a);
+	int rc;
 
-	if (rc < 0) {
-		json_object_put(a);
+	api_jw_array(h->w);
+	rc = shm_plugins_each(R(h), plugin_cb, h->w);
+	if (rc < 0)
 		api__seg_err(h, rc);
-		return;
-	}
-	h->result = a;
+	else
+		api_jw_array_end(h->w);
 }
 
 static void
@@ -475,7 +479,7 @@ h_plugin_put(struct hctx *h)
 static void
 h_alarms(struct hctx *h)
 {
-	h->result = json_object_new_array();
+	(void) h; /* no alarms are raised: [] */
 }
 
 /* ---- the table ---------------------------------------------------- */

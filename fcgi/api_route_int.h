@@ -1,12 +1,15 @@
 /*
  * api_route_int.h: what the handler files of api_route share (private to
- * fcgi/, not an API).  A handler reads h->rq and the captures, and sets
- * either h->result (wrapped as {"code":0,"result":...}) or h->err.
+ * fcgi/, not an API).  A handler reads h->rq and the captures, and either
+ * writes its result (one JSON value) with h->w, which dispatch has put
+ * inside {"code":0,"result": ... } (nothing written means []), or sets
+ * h->err, and then whatever it wrote is dropped for the error's envelope.
  */
 #ifndef API_ROUTE_INT_H
 #define API_ROUTE_INT_H
 
 #include "fcgi/api.h"
+#include "fcgi/api_jw.h"
 #include "fcgi/api_route.h"
 
 struct hctx {
@@ -18,8 +21,8 @@ struct hctx {
 	char                     *node_param; /* decoded {node} */
 	char                     *id; /* decoded {clientid}/{name}/{topic} */
 	size_t                    id_len;
-	json_object              *result; /* success */
-	struct api_err            err;    /* err.code != 0: error */
+	struct api_jw            *w;   /* the response, at "result": */
+	struct api_err            err; /* err.code != 0: error */
 };
 
 typedef void handler_fn(struct hctx *h);

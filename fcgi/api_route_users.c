@@ -16,16 +16,15 @@
 #include <errno.h>
 #include <string.h>
 
-static json_object *
-user_json(const api_users *u, size_t i)
+static void
+user_json(struct api_jw *w, const api_users *u, size_t i)
 {
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(
-	    o, "username", json_object_new_string(api_users_name(u, i)));
-	json_object_object_add(
-	    o, "tags", json_object_new_string(api_users_tags(u, i)));
-	return o;
+	api_jw_object(w);
+	api_jw_key(w, "username");
+	api_jw_cstr(w, api_users_name(u, i));
+	api_jw_key(w, "tags");
+	api_jw_cstr(w, api_users_tags(u, i));
+	api_jw_object_end(w);
 }
 
 static api_users *
@@ -45,8 +44,7 @@ static void
 edited(struct hctx *h, int rc)
 {
 	if (rc == 0) {
-		api_auth_invalidate(h->t->auth);
-		h->result = json_object_new_array();
+		api_auth_invalidate(h->t->auth); /* the result is [] */
 	} else if (rc == -EEXIST) {
 		api_err_set(&h->err, API_EUSEREXISTS, "user already exists");
 	} else if (rc == -ENOENT) {
@@ -67,9 +65,10 @@ api__users_list(struct hctx *h)
 
 	if (u == NULL)
 		return;
-	h->result = json_object_new_array();
+	api_jw_array(h->w);
 	for (size_t i = 0; i < api_users_count(u); i++)
-		json_object_array_add(h->result, user_json(u, i));
+		user_json(h->w, u, i);
+	api_jw_array_end(h->w);
 	api_users_free(&u);
 }
 
@@ -85,7 +84,7 @@ api__user_get(struct hctx *h)
 	if (i < 0)
 		api_err_set(&h->err, API_ENOUSER, "no such user");
 	else
-		h->result = user_json(u, (size_t) i);
+		user_json(h->w, u, (size_t) i);
 	api_users_free(&u);
 }
 
@@ -193,8 +192,8 @@ api__auth(struct hctx *h)
 	if (name[0] == '\0' || pw[0] == '\0')
 		api_err_set(&h->err, API_EEMPTY,
 		    "username and password must not be empty");
-	else if (verify(h, name, pw, API_EAUTH, API_EAUTH) == 0)
-		h->result = json_object_new_array();
+	else
+		verify(h, name, pw, API_EAUTH, API_EAUTH); /* ok: [] */
 	json_object_put(o);
 }
 

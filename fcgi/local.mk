@@ -2,7 +2,7 @@
 noinst_LIBRARIES += libapi.a
 libapi_a_SOURCES = fcgi/api.h fcgi/api_fmt.c fcgi/api_fmt.h \
 	fcgi/api_http.c fcgi/api_http.h fcgi/api_body.c fcgi/api_body.h \
-	fcgi/api_json.c fcgi/api_json.h fcgi/api_ctl.c fcgi/api_ctl.h \
+	fcgi/api_jw.c fcgi/api_jw.h fcgi/api_json.c fcgi/api_json.h fcgi/api_ctl.c fcgi/api_ctl.h \
 	fcgi/api_users.c fcgi/api_users.h fcgi/api_auth.c fcgi/api_auth.h \
 	fcgi/api_prom.c fcgi/api_prom.h fcgi/api_route.c fcgi/api_route.h \
 	fcgi/api_route_int.h fcgi/api_route_data.c fcgi/api_route_users.c
@@ -19,7 +19,7 @@ mqttd_api_LDADD = $(API_LIBS) $(FCGI_LIBS)
 API_UNIT = tests/unit/test_api_fmt tests/unit/test_api_http \
 	tests/unit/test_api_body tests/unit/test_api_json \
 	tests/unit/test_api_users tests/unit/test_api_prom \
-	tests/unit/test_api_auth
+	tests/unit/test_api_auth tests/unit/test_api_jw
 check_PROGRAMS += $(API_UNIT)
 TESTS += $(API_UNIT)
 tests_unit_test_api_fmt_SOURCES = tests/unit/test_api_fmt.c
@@ -32,6 +32,10 @@ tests_unit_test_api_body_LDADD = $(API_LIBS)
 tests_unit_test_api_json_SOURCES = tests/unit/test_api_json.c
 tests_unit_test_api_json_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_api_json_LDADD = $(API_LIBS)
+tests_unit_test_api_jw_SOURCES = tests/unit/test_api_jw.c \
+	tests/harness/jw_replay.h
+tests_unit_test_api_jw_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_api_jw_LDADD = $(API_LIBS)
 tests_unit_test_api_users_SOURCES = tests/unit/test_api_users.c
 tests_unit_test_api_users_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_api_users_LDADD = $(API_LIBS)
@@ -40,9 +44,10 @@ tests_unit_test_api_auth_LDADD = $(API_LIBS)
 tests_unit_test_api_prom_SOURCES = tests/unit/test_api_prom.c
 tests_unit_test_api_prom_LDADD = $(API_LIBS)
 
-FUZZERS += fuzz/fuzz_api_query fuzz/fuzz_api_body
+FUZZERS += fuzz/fuzz_api_query fuzz/fuzz_api_body fuzz/fuzz_api_jw
 fuzz/fuzz_api_query: tests/fuzz/fuzz_api_query.c fcgi/api_http.c
 	$(FUZZ_LINK) $^
-fuzz/fuzz_api_body: tests/fuzz/fuzz_api_body.c fcgi/api_body.c fcgi/api_json.c \
-	fcgi/api_fmt.c shm/shm_names.c
+fuzz/fuzz_api_body: tests/fuzz/fuzz_api_body.c fcgi/api_body.c
+	$(FUZZ_LINK) $^ $(JSONC_LIBS)
+fuzz/fuzz_api_jw: tests/fuzz/fuzz_api_jw.c fcgi/api_jw.c
 	$(FUZZ_LINK) $^ $(JSONC_LIBS)
