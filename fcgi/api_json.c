@@ -12,50 +12,57 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
-kstr(struct api_jw *w, const char *k, shm_str s)
-{
-	api_jw_key(w, k);
-	api_jw_str(w, s.ptr, s.len);
-}
+/* A member whose key is a string literal (see API_JW_KEY), then its
+ * value. */
+#define KSTR(w, k, s)                                                         \
+	do {                                                                  \
+		API_JW_KEY(w, k);                                             \
+		api_jw_str(w, (s).ptr, (s).len);                              \
+	} while (0)
+#define KCSTR(w, k, s)                                                        \
+	do {                                                                  \
+		API_JW_KEY(w, k);                                             \
+		api_jw_cstr(w, s);                                            \
+	} while (0)
+#define KU64(w, k, v)                                                         \
+	do {                                                                  \
+		API_JW_KEY(w, k);                                             \
+		api_jw_u64(w, v);                                             \
+	} while (0)
+#define KBOOL(w, k, v)                                                        \
+	do {                                                                  \
+		API_JW_KEY(w, k);                                             \
+		api_jw_bool(w, v);                                            \
+	} while (0)
+#define KDATETIME(w, k, t)                                                    \
+	do {                                                                  \
+		API_JW_KEY(w, k);                                             \
+		datetime(w, t);                                               \
+	} while (0)
 
 static void
-kcstr(struct api_jw *w, const char *k, const char *s)
-{
-	api_jw_key(w, k);
-	api_jw_cstr(w, s);
-}
-
-static void
-ku64(struct api_jw *w, const char *k, uint64_t v)
-{
-	api_jw_key(w, k);
-	api_jw_u64(w, v);
-}
-
-static void
-kbool(struct api_jw *w, const char *k, bool v)
-{
-	api_jw_key(w, k);
-	api_jw_bool(w, v);
-}
-
-static void
-kdatetime(struct api_jw *w, const char *k, int64_t t)
+datetime(struct api_jw *w, int64_t t)
 {
 	char buf[32];
 	int  n = api_fmt_datetime(buf, sizeof(buf), (time_t) t);
 
-	api_jw_key(w, k);
 	api_jw_str(w, buf, n > 0 ? (size_t) n : 0);
+}
+
+/* A member named at run time (metric, stat and reason names). */
+static void
+named_u64(struct api_jw *w, const char *name, uint64_t v)
+{
+	api_jw_key(w, name);
+	api_jw_u64(w, v);
 }
 
 void
 api_json_ok_begin(struct api_jw *w)
 {
 	api_jw_object(w);
-	ku64(w, "code", 0);
-	api_jw_key(w, "result");
+	KU64(w, "code", 0);
+	API_JW_KEY(w, "result");
 }
 
 void
@@ -68,9 +75,9 @@ void
 api_json_err(struct api_jw *w, const struct api_err *e)
 {
 	api_jw_object(w);
-	api_jw_key(w, "code");
+	API_JW_KEY(w, "code");
 	api_jw_i64(w, e->code);
-	kcstr(w, "message", e->msg);
+	KCSTR(w, "message", e->msg);
 	api_jw_object_end(w);
 }
 
@@ -78,17 +85,17 @@ void
 api_json_client(struct api_jw *w, const shm_client *c)
 {
 	api_jw_object(w);
-	kstr(w, "client_id", c->client_id);
+	KSTR(w, "client_id", c->client_id);
 	if (c->has_username)
-		kstr(w, "username", c->username);
+		KSTR(w, "username", c->username);
 	else
-		kcstr(w, "username", "undefined");
-	kcstr(w, "ipaddress", c->ipaddress);
-	ku64(w, "port", c->port);
-	kbool(w, "clean_sess", c->clean_sess);
-	ku64(w, "proto_ver", c->proto_ver);
-	ku64(w, "keepalive", c->keepalive);
-	kdatetime(w, "connected_at", c->connected_at);
+		KCSTR(w, "username", "undefined");
+	KCSTR(w, "ipaddress", c->ipaddress);
+	KU64(w, "port", c->port);
+	KBOOL(w, "clean_sess", c->clean_sess);
+	KU64(w, "proto_ver", c->proto_ver);
+	KU64(w, "keepalive", c->keepalive);
+	KDATETIME(w, "connected_at", c->connected_at);
 	api_jw_object_end(w);
 }
 
@@ -97,23 +104,23 @@ api_json_session(struct api_jw *w, const shm_session *s)
 {
 	api_jw_object(w);
 	/* the REST doc's keys first, then EMQ 2.3.11's own */
-	kstr(w, "client_id", s->client_id);
-	kbool(w, "clean_sess", s->clean_sess);
-	ku64(w, "max_inflight", s->max_inflight);
-	ku64(w, "inflight_queue", s->inflight_len);
-	ku64(w, "message_queue", s->mqueue_len);
-	ku64(w, "message_dropped", s->mqueue_dropped);
-	ku64(w, "awaiting_rel", s->awaiting_rel_len);
-	ku64(w, "awaiting_ack", s->awaiting_ack);
-	ku64(w, "awaiting_comp", s->awaiting_comp);
-	kdatetime(w, "created_at", s->created_at);
-	ku64(w, "subscriptions", s->subscriptions);
-	ku64(w, "inflight_len", s->inflight_len);
-	ku64(w, "mqueue_len", s->mqueue_len);
-	ku64(w, "mqueue_dropped", s->mqueue_dropped);
-	ku64(w, "awaiting_rel_len", s->awaiting_rel_len);
-	ku64(w, "deliver_msg", s->deliver_msg);
-	ku64(w, "enqueue_msg", s->enqueue_msg);
+	KSTR(w, "client_id", s->client_id);
+	KBOOL(w, "clean_sess", s->clean_sess);
+	KU64(w, "max_inflight", s->max_inflight);
+	KU64(w, "inflight_queue", s->inflight_len);
+	KU64(w, "message_queue", s->mqueue_len);
+	KU64(w, "message_dropped", s->mqueue_dropped);
+	KU64(w, "awaiting_rel", s->awaiting_rel_len);
+	KU64(w, "awaiting_ack", s->awaiting_ack);
+	KU64(w, "awaiting_comp", s->awaiting_comp);
+	KDATETIME(w, "created_at", s->created_at);
+	KU64(w, "subscriptions", s->subscriptions);
+	KU64(w, "inflight_len", s->inflight_len);
+	KU64(w, "mqueue_len", s->mqueue_len);
+	KU64(w, "mqueue_dropped", s->mqueue_dropped);
+	KU64(w, "awaiting_rel_len", s->awaiting_rel_len);
+	KU64(w, "deliver_msg", s->deliver_msg);
+	KU64(w, "enqueue_msg", s->enqueue_msg);
 	api_jw_object_end(w);
 }
 
@@ -121,9 +128,9 @@ void
 api_json_subscription(struct api_jw *w, const shm_subscription *s)
 {
 	api_jw_object(w);
-	kstr(w, "client_id", s->client_id);
-	kstr(w, "topic", s->topic);
-	ku64(w, "qos", s->qos);
+	KSTR(w, "client_id", s->client_id);
+	KSTR(w, "topic", s->topic);
+	KU64(w, "qos", s->qos);
 	api_jw_object_end(w);
 }
 
@@ -131,8 +138,8 @@ void
 api_json_route(struct api_jw *w, const shm_route *rt)
 {
 	api_jw_object(w);
-	kstr(w, "topic", rt->topic);
-	kstr(w, "node", rt->node);
+	KSTR(w, "topic", rt->topic);
+	KSTR(w, "node", rt->node);
 	api_jw_object_end(w);
 }
 
@@ -140,10 +147,10 @@ void
 api_json_plugin(struct api_jw *w, const shm_plugin *p)
 {
 	api_jw_object(w);
-	kcstr(w, "name", p->name);
-	kcstr(w, "version", p->version);
-	kcstr(w, "description", p->description);
-	kbool(w, "active", p->active);
+	KCSTR(w, "name", p->name);
+	KCSTR(w, "version", p->version);
+	KCSTR(w, "description", p->description);
+	KBOOL(w, "active", p->active);
 	api_jw_object_end(w);
 }
 
@@ -153,19 +160,19 @@ api_json_listener(struct api_jw *w, const shm_listener *l)
 	bool any = false;
 
 	api_jw_object(w);
-	kcstr(w, "protocol", l->protocol);
-	kcstr(w, "listen", l->listen);
-	ku64(w, "acceptors", l->acceptors);
-	ku64(w, "max_clients", l->max_clients);
-	ku64(w, "current_clients", l->current_clients);
-	api_jw_key(w, "shutdown_count");
+	KCSTR(w, "protocol", l->protocol);
+	KCSTR(w, "listen", l->listen);
+	KU64(w, "acceptors", l->acceptors);
+	KU64(w, "max_clients", l->max_clients);
+	KU64(w, "current_clients", l->current_clients);
+	API_JW_KEY(w, "shutdown_count");
 	for (int i = 0; i < SHM_SHUTDOWN_COUNT; i++) {
 		if (l->shutdown[i] == 0)
 			continue;
 		if (!any)
 			api_jw_object(w);
 		any = true;
-		ku64(w, shm_shutdown_name((enum shm_shutdown) i),
+		named_u64(w, shm_shutdown_name((enum shm_shutdown) i),
 		    l->shutdown[i]);
 	}
 	if (any) {
@@ -226,7 +233,7 @@ api_json_metrics(struct api_jw *w, const uint64_t m[SHM_METRIC_COUNT])
 	for (int i = 0; i < SHM_METRIC_COUNT; i++) {
 		enum shm_metric k = (enum shm_metric) metrics_doc_order[i];
 
-		ku64(w, shm_metric_name(k), m[k]);
+		named_u64(w, shm_metric_name(k), m[k]);
 	}
 	api_jw_object_end(w);
 }
@@ -236,7 +243,7 @@ api_json_stats(struct api_jw *w, const uint64_t s[SHM_STAT_COUNT])
 {
 	api_jw_object(w);
 	for (int i = 0; i < SHM_STAT_COUNT; i++)
-		ku64(w, shm_stat_name((enum shm_stat) i), s[i]);
+		named_u64(w, shm_stat_name((enum shm_stat) i), s[i]);
 	api_jw_object_end(w);
 }
 
@@ -244,11 +251,11 @@ void
 api_json_page_begin(struct api_jw *w, const struct api_page *p, uint64_t total)
 {
 	api_jw_object(w);
-	ku64(w, "current_page", p->curr_page);
-	ku64(w, "page_size", p->page_size);
-	ku64(w, "total_num", total);
-	ku64(w, "total_page", (total + p->page_size - 1) / p->page_size);
-	api_jw_key(w, "objects");
+	KU64(w, "current_page", p->curr_page);
+	KU64(w, "page_size", p->page_size);
+	KU64(w, "total_num", total);
+	KU64(w, "total_page", (total + p->page_size - 1) / p->page_size);
+	API_JW_KEY(w, "objects");
 	api_jw_array(w);
 }
 
@@ -274,7 +281,7 @@ kotp_release(struct api_jw *w, const struct api_node_view *v)
 	snprintf(buf, sizeof(buf), "%s/%s",
 	    v->node ? v->node->sysdescr : "mqttd",
 	    v->node ? v->node->version : PACKAGE_VERSION);
-	kcstr(w, "otp_release", buf);
+	KCSTR(w, "otp_release", buf);
 }
 
 void
@@ -286,17 +293,17 @@ api_json_mgmt_node(
 
 	api_jw_object(w);
 	if (with_name)
-		kcstr(w, "name", v->name);
-	kcstr(w, "version", v->node ? v->node->version : PACKAGE_VERSION);
-	kcstr(w, "sysdescr", v->node ? v->node->sysdescr : "mqttd");
+		KCSTR(w, "name", v->name);
+	KCSTR(w, "version", v->node ? v->node->version : PACKAGE_VERSION);
+	KCSTR(w, "sysdescr", v->node ? v->node->sysdescr : "mqttd");
 	if (v->node && v->node->alive && v->now > v->node->started_at)
 		up = (uint64_t) (v->now - v->node->started_at);
 	api_fmt_uptime(buf, sizeof(buf), up);
-	kcstr(w, "uptime", buf);
+	KCSTR(w, "uptime", buf);
 	api_fmt_datetime(buf, sizeof(buf), v->now);
-	kcstr(w, "datetime", buf);
+	KCSTR(w, "datetime", buf);
 	kotp_release(w, v);
-	kcstr(w, "node_status", node_status(v));
+	KCSTR(w, "node_status", node_status(v));
 	api_jw_object_end(w);
 }
 
@@ -308,20 +315,21 @@ api_json_mon_node(struct api_jw *w, const struct api_node_view *v)
 	bool        up = v->node && v->node->alive;
 
 	api_jw_object(w);
-	kcstr(w, "name", v->name);
+	KCSTR(w, "name", v->name);
 	kotp_release(w, v);
 	api_fmt_memory(buf, sizeof(buf), up ? v->node->mem_total : 0);
-	kcstr(w, "memory_total", buf);
+	KCSTR(w, "memory_total", buf);
 	api_fmt_memory(buf, sizeof(buf), up ? v->node->mem_used : 0);
-	kcstr(w, "memory_used", buf);
-	ku64(w, "process_available", up ? v->node->clients_max_conf : 0);
-	ku64(w, "process_used", up ? v->node->fds_used : 0);
-	ku64(w, "max_fds", up ? v->node->fds_max : 0);
-	ku64(w, "clients", up ? v->clients : 0);
-	kcstr(w, "node_status", node_status(v));
+	KCSTR(w, "memory_used", buf);
+	KU64(w, "process_available", up ? v->node->clients_max_conf : 0);
+	KU64(w, "process_used", up ? v->node->fds_used : 0);
+	KU64(w, "max_fds", up ? v->node->fds_max : 0);
+	KU64(w, "clients", up ? v->clients : 0);
+	KCSTR(w, "node_status", node_status(v));
 	for (int i = 0; i < 3; i++) {
 		api_fmt_load(buf, sizeof(buf), v->load[i]);
-		kcstr(w, keys[i], buf);
+		api_jw_key(w, keys[i]);
+		api_jw_cstr(w, buf);
 	}
 	api_jw_object_end(w);
 }

@@ -336,6 +336,22 @@ api_jw_key(struct api_jw *w, const char *k)
 }
 
 void
+api_jw_key_quoted(struct api_jw *w, const char *quoted, size_t n)
+{
+	uint64_t b = BIT(w->depth);
+
+	if (w->err)
+		return;
+	if (w->depth == 0 || w->after_key || !(w->is_object & b)) {
+		misuse(w);
+		return;
+	}
+	put_raw(w, (w->nonempty & b) ? ',' : '\0', quoted, n);
+	w->nonempty |= b;
+	w->after_key = true;
+}
+
+void
 api_jw_str(struct api_jw *w, const char *s, size_t n)
 {
 	int pre = before_value(w);

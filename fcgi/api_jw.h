@@ -61,6 +61,14 @@ void api_jw_array_end(struct api_jw *w);
 /* A member's key (escaped like any string); its value comes next. */
 void api_jw_key(struct api_jw *w, const char *k);
 
+/* A key given as a string literal: API_JW_KEY(w, "port").  The text
+ * "\"port\":" is made by the compiler (a non-literal does not compile), so
+ * nothing is measured or escaped at run time; the literal must need no
+ * escape, which every key of the API's shapes is. */
+#define API_JW_KEY(w, lit)                                                    \
+	api_jw_key_quoted((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+void api_jw_key_quoted(struct api_jw *w, const char *quoted, size_t n);
+
 /* Values. */
 void api_jw_str(struct api_jw *w, const char *s, size_t n);
 void api_jw_cstr(struct api_jw *w, const char *s); /* NUL-terminated */

@@ -212,9 +212,9 @@ respond_listing(struct api_response *rs)
 		snprintf(path, sizeof(path), API_PREFIX "/%s",
 		    api__routes[i].pattern);
 		api_jw_object(&w);
-		api_jw_key(&w, "method");
+		API_JW_KEY(&w, "method");
 		api_jw_cstr(&w, api__routes[i].method);
-		api_jw_key(&w, "path");
+		API_JW_KEY(&w, "path");
 		api_jw_cstr(&w, path);
 		api_jw_object_end(&w);
 	}

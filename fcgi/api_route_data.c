@@ -365,7 +365,7 @@ lookup(struct hctx *h, enum table t)
 	int rc;
 
 	api_jw_object(h->w);
-	api_jw_key(h->w, "objects");
+	API_JW_KEY(h->w, "objects");
 	api_jw_array(h->w);
 	rc = table_get(R(h), t, h->id, h->id_len, h->w);
 	if (rc < 0 && rc != -ENOENT) {

@@ -20,9 +20,9 @@ static void
 user_json(struct api_jw *w, const api_users *u, size_t i)
 {
 	api_jw_object(w);
-	api_jw_key(w, "username");
+	API_JW_KEY(w, "username");
 	api_jw_cstr(w, api_users_name(u, i));
-	api_jw_key(w, "tags");
+	API_JW_KEY(w, "tags");
 	api_jw_cstr(w, api_users_tags(u, i));
 	api_jw_object_end(w);
 }

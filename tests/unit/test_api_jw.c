@@ -84,7 +84,7 @@ T_TEST(commas_and_colons)
 	api_jw_object_end(&w);
 	api_jw_null(&w);
 	api_jw_array_end(&w);
-	api_jw_key(&w, "b");
+	API_JW_KEY(&w, "b");
 	api_jw_bool(&w, false);
 	api_jw_key(&w, "c");
 	api_jw_cstr(&w, "x");
@@ -137,6 +137,15 @@ key_in_array(struct api_jw *w)
 {
 	api_jw_array(w);
 	api_jw_key(w, "k");
+	api_jw_u64(w, 1);
+	api_jw_array_end(w);
+}
+
+static void
+literal_key_in_array(struct api_jw *w)
+{
+	api_jw_array(w);
+	API_JW_KEY(w, "k");
 	api_jw_u64(w, 1);
 	api_jw_array_end(w);
 }
