@@ -191,7 +191,10 @@ send_retained(mq_broker *b, struct mq_sub *sub, mq_msg *m)
 void
 mq__retained_deliver(mq_broker *b, struct mq_sub *sub)
 {
-	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER) || b->nretained == 0)
+	/* "Retained messages are not sent to the Session when it is a
+	 * Shared Subscription" (MQTT 5.0 3.3.1.3, 4.8.2). */
+	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER) || b->nretained == 0
+	    || sub->group != NULL)
 		return;
 	if (!mq_topic_has_wildcard(sub->filter, sub->len)) {
 		uint32_t         h;
@@ -223,6 +226,12 @@ route_one(struct mq_trie_entry *e, void *arg)
 	struct mq_sub *sub = (struct mq_sub *) e;
 	struct mq_pub *p = arg;
 
+	/* A shared subscription: one member of the group gets it. */
+	if (sub->group != NULL
+	    && (sub = mq__group_pick(sub->group, sub->s->b->route_seq))
+	        == NULL)
+		return;
+
 	/* v5 No Local [MQTT5-3.8.3-3], Retain As Published (3.8.3.1),
 	 * Subscription Identifier (3.3.4); v3 subscriptions have no opts.
 	 * p->sub_id is set for this delivery only. */
@@ -246,6 +255,7 @@ mq__publish(mq_broker *b, struct mq_pub *p)
 	if (p->retain && mq__plugin_active(b, MQ_PLUGIN_RETAINER))
 		retain_store(b, p);
 	p->matched = 0;
+	b->route_seq++;
 	mq_trie_match(b->trie, p->topic, p->topic_len, route_one, p);
 	/* EMQ counts a message nobody receives, except its own $SYS. */
 	if (p->matched == 0
@@ -476,7 +486,8 @@ mq_broker_new(mq_broker **out, const mq_config *cfg, struct col *cl,
 	mq_timer_init(&b->sys_timer, sys_tick);
 	mq_timer_init(&b->beat_timer, beat);
 	if (mq_trie_new(&b->trie) != 0 || mq_hash_init(&b->sessions, 1024) != 0
-	    || mq_hash_init(&b->retained, 256) != 0) {
+	    || mq_hash_init(&b->retained, 256) != 0
+	    || mq_hash_init(&b->groups, 64) != 0) {
 		mq_broker_free(&b);
 		return -ENOMEM;
 	}
@@ -514,6 +525,7 @@ mq_broker_free(mq_broker **bp)
 	}
 	mq_hash_fini(&b->retained);
 	mq_hash_fini(&b->sessions);
+	mq_hash_fini(&b->groups); /* emptied with the sessions */
 	mq_trie_free(&b->trie);
 	mq_timers_fini(&b->timers);
 	free(b);

@@ -252,8 +252,11 @@ mq_props_forward(const struct mq_props *p, uint8_t *out)
 		if (!rd_varint(&r, &id) || id >= 0x2b
 		    || !prop_value(&r, (uint8_t) id, &scratch))
 			break;
+		/* Will Delay Interval belongs to the will, not to the
+		 * PUBLISH that carries it (2.2.2.2: paho drops a PUBLISH
+		 * with it). */
 		if (id == MQ_P_TOPIC_ALIAS || id == MQ_P_MESSAGE_EXPIRY
-		    || id == MQ_P_SUBSCRIPTION_ID)
+		    || id == MQ_P_SUBSCRIPTION_ID || id == MQ_P_WILL_DELAY)
 			continue;
 		memcpy(out + n, start, (size_t) (r.p - start));
 		n += (uint32_t) (r.p - start);
@@ -782,12 +785,13 @@ size_t
 mq_encode_publish_head5(uint8_t *out, const char *topic, uint16_t topic_len,
     uint32_t payload_len, uint8_t qos, bool retain, bool dup,
     uint16_t packet_id, bool has_expiry, uint32_t expiry, uint32_t sub_id,
-    const uint8_t *props, uint32_t props_len, size_t *total)
+    uint16_t topic_alias, const uint8_t *props, uint32_t props_len,
+    size_t *total)
 {
 	uint8_t  plv[4], sid[4];
 	size_t   sn = sub_id ? mq_encode_varint(sid, sub_id) : 0;
 	uint32_t pl = props_len + (has_expiry ? 5u : 0u)
-	    + (sn ? 1u + (uint32_t) sn : 0u);
+	    + (sn ? 1u + (uint32_t) sn : 0u) + (topic_alias ? 3u : 0u);
 	size_t   pn = mq_encode_varint(plv, pl), k;
 	uint32_t rl = 2u + topic_len + (qos ? 2u : 0u) + (uint32_t) pn + pl
 	    + payload_len;
@@ -796,6 +800,8 @@ mq_encode_publish_head5(uint8_t *out, const char *topic, uint16_t topic_len,
 	    out, rl, topic, topic_len, qos, retain, dup, packet_id);
 	memcpy(out + k, plv, pn);
 	k += pn;
+	if (topic_alias)
+		k += mq_prop_u16(out + k, MQ_P_TOPIC_ALIAS, topic_alias);
 	if (has_expiry)
 		k += mq_prop_u32(out + k, MQ_P_MESSAGE_EXPIRY, expiry);
 	if (sn) {

@@ -302,21 +302,24 @@ size_t mq_encode_disconnect5(
     uint8_t *out, uint8_t reason, const char *why, uint16_t why_len);
 /*
  * PUBLISH header for a v5 receiver: as mq_encode_publish_head, then the
- * properties: Message Expiry Interval (when has_expiry), Subscription
+ * properties: Topic Alias (when topic_alias != 0; topic_len may then be
+ * 0), Message Expiry Interval (when has_expiry), Subscription
  * Identifier (when sub_id != 0), then
  * props[0..props_len) (already-encoded properties, forwarded as they
  * came).  MQ_PUBLISH5_HDR_MAX + topic_len + props_len bytes suffice.
  */
-#define MQ_PUBLISH5_HDR_MAX (MQ_PUBLISH_HDR_MAX + 4 + 5 + 5)
+#define MQ_PUBLISH5_HDR_MAX (MQ_PUBLISH_HDR_MAX + 4 + 5 + 5 + 3)
 size_t mq_encode_publish_head5(uint8_t *out, const char *topic,
     uint16_t topic_len, uint32_t payload_len, uint8_t qos, bool retain,
     bool dup, uint16_t packet_id, bool has_expiry, uint32_t expiry,
-    uint32_t sub_id, const uint8_t *props, uint32_t props_len, size_t *total);
+    uint32_t sub_id, uint16_t topic_alias, const uint8_t *props,
+    uint32_t props_len, size_t *total);
 
 /*
  * Copies p's properties into out (at most p->len bytes) leaving out those
  * that are per-hop (Topic Alias, Message Expiry Interval, Subscription
- * Identifier); returns the bytes written.
+ * Identifier) or the will's own (Will Delay Interval); returns the bytes
+ * written.
  */
 uint32_t mq_props_forward(const struct mq_props *p, uint8_t *out);
 

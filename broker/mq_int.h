@@ -140,6 +140,22 @@ struct mq_conn {
 	uint32_t           max_out; /* client's Maximum Packet Size, 0: none */
 	uint32_t           will_delay; /* seconds */
 	struct mq_aliases *aliases;    /* client -> server topic aliases */
+	struct mq_oalias  *oalias;     /* server -> client, when allowed */
+	uint16_t           oalias_max; /* min(client's maximum, ours) */
+};
+
+/*
+ * Server -> client topic aliases (3.3.2.3.4), per connection: aliases
+ * 1..oalias_max are given to topics as they are sent, the oldest
+ * assignment replaced once all are used.  Applied when a PUBLISH is
+ * written, never stored in a (shared) message; a new connection starts
+ * with none, so a message resent after a reconnect carries its topic.
+ */
+#define MQ_OUT_ALIAS_MAX 16
+struct mq_oalias {
+	uint16_t used, next; /* assigned; slot to replace when all are */
+	uint16_t len[MQ_OUT_ALIAS_MAX];
+	char    *topic[MQ_OUT_ALIAS_MAX]; /* alias = slot + 1 */
 };
 
 /* Topic Alias Maximum the server announces (client -> server aliases). */
@@ -149,16 +165,38 @@ struct mq_aliases {
 	uint16_t len[MQ_TOPIC_ALIAS_MAX + 1];
 };
 
+/*
+ * A subscription.  filter[] is what the client sent: for a shared one
+ * "$share/{name}/{filter}", and the trie holds it under the filter part
+ * (filter + foff), next to the other members of its group.
+ */
 struct mq_sub {
 	struct mq_trie_entry te;
 	mq_session          *s;
-	struct mq_sub       *next; /* in s->subs */
+	struct mq_sub       *next;  /* in s->subs */
+	struct mq_group     *group; /* shared subscription, else NULL */
 	col_ref              col;
 	uint8_t              qos;
 	uint8_t              opts;   /* v5 No Local, RAP, MQ_SUB_HAS_ID */
 	uint32_t             sub_id; /* v5 Subscription Identifier, 0: none */
 	uint16_t             len;
+	uint16_t             foff; /* shared: where the filter starts */
 	char                 filter[];
+};
+
+/*
+ * A shared subscription group (MQTT 5.0 4.8.2), one per "$share/..."
+ * string: its members are ordinary subscriptions in the trie; the first
+ * one a message meets hands it to one member, round robin from `next`
+ * (mq__group_pick), and the others skip it (seq).
+ */
+struct mq_group {
+	struct mq_hnode h; /* in b->groups, by the $share string */
+	struct mq_sub **m;
+	uint32_t        n, cap, next;
+	uint64_t        seq; /* b->route_seq of the last message served */
+	uint16_t        len;
+	char            share[];
 };
 
 /* Outgoing QoS 1/2 window entry. */
@@ -232,10 +270,12 @@ struct mq_broker {
 	mq_trie           *trie;
 	mq_hash            sessions;
 	mq_hash            retained;
-	mq_conn           *conns;   /* every open connection */
-	mq_conn           *pending; /* output to flush before sleeping */
-	mq_conn           *closing; /* to tear down after dispatch */
-	mq_session        *dirty;   /* session figures to mirror */
+	mq_hash            groups;    /* struct mq_group by $share string */
+	uint64_t           route_seq; /* one per mq__publish */
+	mq_conn           *conns;     /* every open connection */
+	mq_conn           *pending;   /* output to flush before sleeping */
+	mq_conn           *closing;   /* to tear down after dispatch */
+	mq_session        *dirty;     /* session figures to mirror */
 	int                epfd;
 	bool               stop;
 	bool               stats_dirty;
@@ -303,6 +343,9 @@ int mq__subscribe(mq_session *s, const char *f, size_t len, uint8_t qos,
     struct mq_sub **out);
 struct mq_sub *mq__sub_find(mq_session *s, const char *f, size_t len);
 int            mq__unsubscribe(mq_session *s, const char *f, size_t len);
+/* The member of g to get the message numbered seq; NULL when g already
+ * has it, or no member can take it (none online, none persistent). */
+struct mq_sub *mq__group_pick(struct mq_group *g, uint64_t seq);
 void mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain);
 void mq__on_puback(mq_session *s, uint16_t pid);
 void mq__on_pubrec(mq_session *s, uint16_t pid);
@@ -341,7 +384,7 @@ mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
 }
 /* False when c (v5) announced a Maximum Packet Size this would pass. */
 bool mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
-    uint32_t props_len, uint64_t expire_at);
+    uint32_t props_len, uint64_t expire_at, uint8_t qos, uint32_t sub_id);
 void mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid);
 void mq__send_ack5(mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc);
 void mq__conn_close(mq_conn *c, enum shm_shutdown why);

@@ -160,19 +160,72 @@ expiry_left(uint64_t expire_at)
 	                        : (uint32_t) ((expire_at - now + 999) / 1000);
 }
 
+static uint32_t
+varint_size(uint32_t v)
+{
+	return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
+}
+
 bool
 mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
-    uint32_t props_len, uint64_t expire_at)
+    uint32_t props_len, uint64_t expire_at, uint8_t qos, uint32_t sub_id)
 {
-	uint64_t n;
+	uint64_t pl, rl;
 
 	if (c == NULL || c->max_out == 0)
 		return true;
-	/* An upper bound of the encoded size (header varints at most). */
-	n = (uint64_t) MQ_PUBLISH5_HDR_MAX + tlen + plen + props_len;
-	if (expire_at == 0)
-		n -= 5;
-	return n <= c->max_out;
+	/* The packet's size as mq__send_publish_v5 would write it, with
+	 * the topic in full (an alias only ever makes it shorter). */
+	pl = (uint64_t) props_len + (expire_at ? 5 : 0)
+	    + (sub_id ? 1 + varint_size(sub_id) : 0) + (c->oalias_max ? 3 : 0);
+	rl = 2u + tlen + (qos ? 2u : 0u) + varint_size((uint32_t) pl) + pl
+	    + plen;
+	return 1 + varint_size((uint32_t) rl) + rl <= c->max_out;
+}
+
+/*
+ * The alias for topic on c: found (*known: send an empty topic), or the
+ * slot it takes (the next free one, else the oldest assignment); 0 when
+ * c allows none or the table cannot be allocated.
+ */
+static uint16_t
+oalias_find(mq_conn *c, const char *topic, uint16_t tlen, bool *known)
+{
+	struct mq_oalias *oa = c->oalias;
+
+	*known = false;
+	if (oa == NULL && (oa = c->oalias = calloc(1, sizeof(*oa))) == NULL)
+		return 0;
+	for (uint16_t i = 0; i < oa->used; i++) {
+		if (oa->len[i] == tlen
+		    && memcmp(oa->topic[i], topic, tlen) == 0) {
+			*known = true;
+			return (uint16_t) (i + 1);
+		}
+	}
+	if (oa->used < c->oalias_max)
+		return (uint16_t) (oa->used + 1);
+	return (uint16_t) (oa->next + 1);
+}
+
+/* Records alias a (a slot from oalias_find) for topic; false on ENOMEM. */
+static bool
+oalias_set(mq_conn *c, uint16_t a, const char *topic, uint16_t tlen)
+{
+	struct mq_oalias *oa = c->oalias;
+	uint16_t          i = (uint16_t) (a - 1);
+	char             *t = realloc(oa->topic[i], tlen ? tlen : 1);
+
+	if (t == NULL)
+		return false;
+	memcpy(t, topic, tlen);
+	oa->topic[i] = t;
+	oa->len[i] = tlen;
+	if (i == oa->used)
+		oa->used++;
+	else
+		oa->next = (uint16_t) ((i + 1) % c->oalias_max);
+	return true;
 }
 
 void
@@ -185,13 +238,21 @@ mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
 		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
 	size_t                       need, total, h;
 	uint8_t                     *d;
+	uint16_t                     alias = 0;
+	bool                         known = false;
 
 	need = MQ_PUBLISH5_HDR_MAX + (size_t) tlen + props_len + plen;
 	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
 		return;
-	h = mq_encode_publish_head5(d, topic, tlen, plen, qos, retain, dup,
-	    pid, expire_at != 0, expire_at ? expiry_left(expire_at) : 0,
-	    sub_id, props, props_len, &total);
+	if (c->oalias_max != 0) {
+		alias = oalias_find(c, topic, tlen, &known);
+		if (alias != 0 && !known && !oalias_set(c, alias, topic, tlen))
+			alias = 0; /* ENOMEM: the full topic, no alias */
+	}
+	h = mq_encode_publish_head5(d, topic, known ? 0 : tlen, plen, qos,
+	    retain, dup, pid, expire_at != 0,
+	    expire_at ? expiry_left(expire_at) : 0, sub_id, alias, props,
+	    props_len, &total);
 	if (plen)
 		memcpy(d + h, payload, plen);
 	out_commit(c, total);
@@ -446,7 +507,7 @@ send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
 	n += mq_prop_u16(pr + n, MQ_P_TOPIC_ALIAS_MAXIMUM, MQ_TOPIC_ALIAS_MAX);
 	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER))
 		n += mq_prop_u8(pr + n, MQ_P_RETAIN_AVAILABLE, 0);
-	n += mq_prop_u8(pr + n, MQ_P_SHARED_AVAILABLE, 0);
+	/* Shared Subscription Available: left out, i.e. 1 (4.8.2). */
 	if (assigned != NULL) /* [MQTT5-3.2.2-16] */
 		n += mq_prop_str(pr + n, MQ_P_ASSIGNED_CLIENT_ID, assigned,
 		    (uint16_t) alen);
@@ -661,8 +722,14 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	if (v5 && pkt->props.receive_max != 0
 	    && pkt->props.receive_max < s->win_max)
 		s->win_max = pkt->props.receive_max;
-	if (v5)
+	if (v5) {
 		c->max_out = pkt->props.max_packet_size;
+		/* Server -> client aliases only when the client allows them
+		 * [MQTT5-3.3.2-10]; none for a v3 client. */
+		c->oalias_max = pkt->props.topic_alias_max < MQ_OUT_ALIAS_MAX
+		    ? pkt->props.topic_alias_max
+		    : MQ_OUT_ALIAS_MAX;
+	}
 	c->keepalive = k->keepalive;
 	mq__session_attach(s, c);
 	connect_user(c, k);
@@ -876,14 +943,19 @@ subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
 {
 	struct mq_sub *sub;
 	bool           existed;
-	int            rc;
+	size_t         off = 0;
+	int            rc, shared;
 
 	*out = NULL;
-	if (f->len >= 7 && memcmp(f->ptr, "$share/", 7) == 0)
-		return MQ_RC_SHARED_NOT_SUPPORTED;
-	if (!mq_topic_filter_valid(f->ptr, f->len))
+	shared = mq_topic_share(f->ptr, f->len, &off);
+	if (shared < 0 || !mq_topic_filter_valid(f->ptr, f->len))
 		return MQ_RC_TOPIC_FILTER_INVALID;
-	if (!mq__acl(c->b, c, f->ptr, f->len, false))
+	if (shared && (opts & MQ_SUBOPT_NO_LOCAL)) {
+		close5(c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
+		return MQ_RC_PROTOCOL_ERROR; /* [MQTT5-3.8.3-4] */
+	}
+	/* The ACL judges what is read: the filter, not the group. */
+	if (!mq__acl(c->b, c, f->ptr + off, f->len - off, false))
 		return MQ_RC_NOT_AUTHORIZED;
 	existed = mq__sub_find(c->s, f->ptr, f->len) != NULL;
 	rc = mq__subscribe(c->s, f->ptr, f->len, MQ_SUBOPT_QOS(opts), &sub);
@@ -921,16 +993,20 @@ on_subscribe(mq_conn *c, const mq_packet *pkt)
 	}
 	mq_filters_begin(&it, pkt);
 	while (n < count && mq_filters_next(&it, &f, &qos)) {
-		int rc = -EINVAL;
+		int    rc = -EINVAL;
+		size_t off = 0;
 
 		subs[n] = NULL;
 		if (c->proto == 5) {
 			codes[n] = subscribe5(c, pkt, &f, qos, &subs[n]);
+			if (c->state == MQ_CS_CLOSING)
+				goto out; /* protocol error: no SUBACK */
 			n++;
 			continue;
 		}
 		if (mq_topic_filter_valid(f.ptr, f.len)
-		    && mq__acl(b, c, f.ptr, f.len, false))
+		    && mq_topic_share(f.ptr, f.len, &off) >= 0
+		    && mq__acl(b, c, f.ptr + off, f.len - off, false))
 			rc = mq__subscribe(c->s, f.ptr, f.len, qos, &subs[n]);
 		codes[n] = rc < 0 ? 0x80 : (uint8_t) rc;
 		if (rc < 0)
@@ -1204,6 +1280,11 @@ mq__conn_free(mq_conn *c)
 	}
 	mq_timer_cancel(&b->timers, &c->ka);
 	mq__msg_unref(c->will);
+	if (c->oalias != NULL) {
+		for (int i = 0; i < MQ_OUT_ALIAS_MAX; i++)
+			free(c->oalias->topic[i]);
+		free(c->oalias);
+	}
 	if (c->aliases != NULL) {
 		for (int i = 0; i <= MQ_TOPIC_ALIAS_MAX; i++)
 			free(c->aliases->topic[i]);

@@ -79,6 +79,121 @@ mq__session_dirty(mq_session *s)
 	}
 }
 
+/* ---- shared subscription groups ---- */
+
+static struct mq_group *
+group_find(mq_broker *b, const char *share, size_t len, uint32_t h)
+{
+	struct mq_hnode *n = mq_hash_chain(&b->groups, h);
+
+	for (; n != NULL; n = n->next) {
+		struct mq_group *g = (struct mq_group *) n;
+
+		if (n->hash == h && g->len == len
+		    && memcmp(g->share, share, len) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* Adds sub to the group of its $share string (created on first use). */
+static int
+group_join(mq_broker *b, struct mq_sub *sub)
+{
+	uint32_t         h = mq_hash_bytes(sub->filter, sub->len, 3);
+	struct mq_group *g = group_find(b, sub->filter, sub->len, h);
+
+	if (g == NULL) {
+		g = calloc(1, sizeof(*g) + sub->len);
+		if (g == NULL)
+			return -ENOMEM;
+		memcpy(g->share, sub->filter, sub->len);
+		g->len = sub->len;
+		if (mq_hash_insert(&b->groups, &g->h, h) != 0) {
+			free(g);
+			return -ENOMEM;
+		}
+	}
+	if (g->n == g->cap) {
+		uint32_t        cap = g->cap ? g->cap * 2 : 4;
+		struct mq_sub **m = realloc(g->m, cap * sizeof(*m));
+
+		if (m == NULL) {
+			if (g->n == 0) {
+				mq_hash_remove(&b->groups, &g->h);
+				free(g);
+			}
+			return -ENOMEM;
+		}
+		g->m = m;
+		g->cap = cap;
+	}
+	g->m[g->n++] = sub;
+	sub->group = g;
+	return 0;
+}
+
+static void
+group_leave(mq_broker *b, struct mq_sub *sub)
+{
+	struct mq_group *g = sub->group;
+	uint32_t         i = 0;
+
+	while (i < g->n && g->m[i] != sub)
+		i++;
+	if (i < g->n) {
+		memmove(
+		    &g->m[i], &g->m[i + 1], (g->n - i - 1) * sizeof(*g->m));
+		g->n--;
+		if (g->next > i) /* the same member stays next in turn */
+			g->next--;
+	}
+	sub->group = NULL;
+	if (g->n > 0)
+		return;
+	mq_hash_remove(&b->groups, &g->h);
+	free(g->m);
+	free(g);
+}
+
+static bool
+online(const mq_session *s)
+{
+	return s->conn != NULL && s->conn->state == MQ_CS_CONNECTED;
+}
+
+/*
+ * Round robin over the connected members; with none connected, the
+ * next persistent member queues it (4.8.2 lets the server pick any);
+ * members whose sessions die with their connection are skipped then.
+ */
+struct mq_sub *
+mq__group_pick(struct mq_group *g, uint64_t seq)
+{
+	struct mq_sub *spare = NULL;
+	uint32_t       spare_at = 0;
+
+	if (g->seq == seq)
+		return NULL;
+	g->seq = seq;
+	for (uint32_t i = 0; i < g->n; i++) {
+		uint32_t       k = (g->next + i) % g->n;
+		struct mq_sub *sub = g->m[k];
+
+		if (online(sub->s)) {
+			g->next = (k + 1) % g->n;
+			return sub;
+		}
+		if (spare == NULL && !sub->s->clean) {
+			spare = sub;
+			spare_at = k;
+		}
+	}
+	if (spare != NULL)
+		g->next = (spare_at + 1) % g->n;
+	return spare;
+}
+
 static void
 sub_unlink(mq_session *s, struct mq_sub *sub)
 {
@@ -95,6 +210,8 @@ sub_unlink(mq_session *s, struct mq_sub *sub)
 			col_route_removed(b->col, *route);
 	}
 	mq_trie_remove(b->trie, &sub->te);
+	if (sub->group != NULL)
+		group_leave(b, sub);
 	s->nsubs--;
 	b->nsubs--;
 	b->stats_dirty = true;
@@ -257,7 +374,8 @@ mq__subscribe(
 {
 	mq_broker     *b = s->b;
 	struct mq_sub *sub;
-	int            rc;
+	size_t         off = 0;
+	int            rc, shared;
 
 	for (sub = s->subs; sub != NULL; sub = sub->next) {
 		if (sub->len == len && memcmp(sub->filter, f, len) == 0) {
@@ -269,22 +387,34 @@ mq__subscribe(
 			return qos;
 		}
 	}
+	shared = mq_topic_share(f, len, &off);
+	if (shared < 0)
+		return shared;
 	sub = calloc(1, sizeof(*sub) + len + 1);
 	if (sub == NULL)
 		return -ENOMEM;
 	memcpy(sub->filter, f, len);
 	sub->len = (uint16_t) len;
+	sub->foff = (uint16_t) off;
 	sub->qos = qos;
 	sub->s = s;
-	rc = mq_trie_insert(b->trie, f, len, &sub->te);
+	if (shared && group_join(b, sub) != 0) {
+		free(sub);
+		return -ENOMEM;
+	}
+	/* The trie and the routes hold the filter; the segment's
+	 * subscription record the whole $share string. */
+	rc = mq_trie_insert(b->trie, f + off, len - off, &sub->te);
 	if (rc < 0) {
+		if (sub->group != NULL)
+			group_leave(b, sub);
 		free(sub);
 		return rc;
 	}
 	if (b->col != NULL) {
 		if (rc == 1)
 			*mq_trie_node_user(sub->te.node)
-			    = col_route_added(b->col, f, len);
+			    = col_route_added(b->col, f + off, len - off);
 		sub->col
 		    = col_subscribed(b->col, s->id, s->id_len, f, len, qos);
 	}
@@ -317,12 +447,6 @@ mq__unsubscribe(mq_session *s, const char *f, size_t len)
 }
 
 /* ---- outgoing ---- */
-
-static bool
-online(const mq_session *s)
-{
-	return s->conn != NULL && s->conn->state == MQ_CS_CONNECTED;
-}
 
 static void
 enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
@@ -458,7 +582,7 @@ pump(mq_session *s)
 		if (expired(e->msg)
 		    || !mq__pub_fits(s->conn, e->msg->topic_len,
 		        e->msg->payload_len, e->msg->props_len,
-		        e->msg->expire_at)) {
+		        e->msg->expire_at, e->qos, e->sub_id)) {
 			mq__msg_unref(e->msg); /* v5: expired or too big */
 			s->q_dropped++;
 			continue;
@@ -491,8 +615,8 @@ deliver5(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 	mq_conn *c = s->conn;
 
 	if (c->max_out != 0
-	    && !mq__pub_fits(
-	        c, p->topic_len, p->payload_len, p->props_len, p->expire_at))
+	    && !mq__pub_fits(c, p->topic_len, p->payload_len, p->props_len,
+	        p->expire_at, qos, p->sub_id))
 		return true; /* [MQTT5-3.1.2-24]: too big for this client */
 	if (qos > 0)
 		return false;

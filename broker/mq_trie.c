@@ -64,6 +64,27 @@ mq_topic_filter_valid(const char *f, size_t len)
 	return true;
 }
 
+int
+mq_topic_share(const char *f, size_t len, size_t *off)
+{
+	const char *slash;
+	size_t      name_len;
+
+	if (len < 7 || memcmp(f, "$share/", 7) != 0)
+		return 0;
+	slash = memchr(f + 7, '/', len - 7);
+	if (slash == NULL)
+		return -EINVAL;
+	name_len = (size_t) (slash - (f + 7));
+	if (name_len == 0 || memchr(f + 7, '+', name_len) != NULL
+	    || memchr(f + 7, '#', name_len) != NULL)
+		return -EINVAL;
+	*off = 7 + name_len + 1;
+	if (!mq_topic_filter_valid(f + *off, len - *off))
+		return -EINVAL;
+	return 1;
+}
+
 bool
 mq_topic_match(const char *f, size_t flen, const char *t, size_t tlen)
 {

@@ -33,6 +33,14 @@ struct mq_trie_entry {
 bool mq_topic_name_valid(const char *t, size_t len);
 bool mq_topic_filter_valid(const char *f, size_t len);
 bool mq_topic_has_wildcard(const char *f, size_t len);
+/*
+ * MQTT 5.0 shared subscriptions (4.8.2): "$share/{ShareName}/{filter}".
+ * Returns 0 when f is not one (no "$share/" prefix), 1 when it is and is
+ * valid (*off: where the filter starts), -EINVAL when the ShareName is
+ * empty or holds '+' or '#', or no valid filter follows
+ * [MQTT-4.8.2-1, -2].
+ */
+int mq_topic_share(const char *f, size_t len, size_t *off);
 /* Whether filter f matches topic name t (both assumed valid). */
 bool mq_topic_match(const char *f, size_t flen, const char *t, size_t tlen);
 

@@ -45,7 +45,8 @@ run(const uint8_t *data, size_t size, uint8_t level)
 			    pkt.u.publish.topic.len, pkt.u.publish.payload_len,
 			    pkt.u.publish.qos, pkt.u.publish.retain, false,
 			    pkt.u.publish.packet_id, true, 5,
-			    pkt.props.len + 1, out + 8192, 0, &total);
+			    pkt.props.len + 1, (uint16_t) (pkt.props.len & 3),
+			    out + 8192, 0, &total);
 		}
 		if (pkt.type == MQ_SUBSCRIBE || pkt.type == MQ_UNSUBSCRIBE) {
 			mq_filters_begin(&it, &pkt);

@@ -5,9 +5,10 @@
  * segment, default plugins); what the broker answers is read and dropped.  A
  * second connection is subscribed to "#" so that routing, queues and windows
  * are exercised too, and a third, MQTT 5.0 one (Receive Maximum 2, Maximum
- * Packet Size 300, No Local + Retain As Published, a Subscription
- * Identifier) so the v5 delivery path
- * is.
+ * Packet Size 300, Topic Alias Maximum 2, No Local + Retain As Published,
+ * a Subscription Identifier) so the v5 delivery path is, server topic
+ * aliases included.  Both also share "$share/g/#", so every message
+ * picks one of them as well (shared subscription groups).
  */
 #include "config.h"
 
@@ -23,11 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t sub_connect[]
     = { 0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0, 0, 0, 0, 3, 's', 'u', 'b' };
 static const uint8_t sub_subscribe[] = { 0x82, 6, 0, 1, 0, 1, '#', 2 };
-static const uint8_t sub5_connect[] = { 0x10, 24, 0, 4, 'M', 'Q', 'T', 'T', 5,
-	0, 0, 0, 8, 0x21, 0, 2, 0x27, 0, 0, 1, 0x2c, 0, 3, 's', 'u', '5' };
+static const uint8_t sub5_connect[]
+    = { 0x10, 27, 0, 4, 'M', 'Q', 'T', 'T', 5, 0, 0, 0, 11, 0x21, 0, 2, 0x27,
+	      0, 0, 1, 0x2c, 0x22, 0, 2, 0, 3, 's', 'u', '5' };
 /* Subscription Identifier 7, QoS 2, No Local, Retain As Published. */
 static const uint8_t sub5_subscribe[]
     = { 0x82, 9, 0, 1, 2, 0x0b, 7, 0, 1, '#', 0x0e };
+static const uint8_t sub_share[] = { 0x82, 15, 0, 2, 0, 10, '$', 's', 'h', 'a',
+	'r', 'e', '/', 'g', '/', '#', 1 };
+static const uint8_t sub5_share[] = { 0x82, 16, 0, 2, 0, 0, 10, '$', 's', 'h',
+	'a', 'r', 'e', '/', 'g', '/', '#', 2 };
 
 static void
 drain(mq_conn *c)
@@ -66,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mq_conn_feed(s, sub_subscribe, sizeof(sub_subscribe));
 		mq_conn_feed(s5, sub5_connect, sizeof(sub5_connect));
 		mq_conn_feed(s5, sub5_subscribe, sizeof(sub5_subscribe));
+		mq_conn_feed(s, sub_share, sizeof(sub_share));
+		mq_conn_feed(s5, sub5_share, sizeof(sub5_share));
 		while (off < size) {
 			size_t n = size - off < chunk ? size - off : chunk;
 

@@ -325,7 +325,7 @@ T_TEST(encoders5)
 	T_MEMEQ(
 	    b, ((uint8_t[]) { 0xe0, 7, 0x8d, 5, 0x1f, 0, 2, 'k', 'a' }), 9);
 	h = mq_encode_publish_head5(
-	    b, "a", 1, 1, 1, false, false, 3, true, 60, 0, pr, 3, &total);
+	    b, "a", 1, 1, 1, false, false, 3, true, 60, 0, 0, pr, 3, &total);
 	T_EQ(h, 1 + 1 + 3 + 2 + 1 + 5 + 3);
 	T_MEMEQ(b,
 	    ((uint8_t[]) { 0x32, 15, 0, 1, 'a', 0, 3, 8, 0x02, 0, 0, 0, 60,
@@ -333,11 +333,16 @@ T_TEST(encoders5)
 	    h);
 	T_EQ(total, h + 1);
 	/* Subscription Identifier 200: a two-byte varint after the expiry. */
-	h = mq_encode_publish_head5(
-	    b, "a", 1, 0, 0, false, false, 0, false, 0, 200, NULL, 0, &total);
+	h = mq_encode_publish_head5(b, "a", 1, 0, 0, false, false, 0, false, 0,
+	    200, 0, NULL, 0, &total);
 	T_EQ(h, 1 + 1 + 3 + 1 + 3);
 	T_MEMEQ(
 	    b, ((uint8_t[]) { 0x30, 7, 0, 1, 'a', 3, 0x0b, 0xc8, 0x01 }), h);
+	/* Topic Alias 2 with an empty topic (3.3.2.3.4): first property. */
+	h = mq_encode_publish_head5(
+	    b, "", 0, 0, 1, false, false, 9, false, 0, 0, 2, NULL, 0, &total);
+	T_EQ(h, 1 + 1 + 2 + 2 + 1 + 3);
+	T_MEMEQ(b, ((uint8_t[]) { 0x32, 8, 0, 0, 0, 9, 3, 0x23, 0, 2 }), h);
 }
 
 T_TEST(encode5_then_decode_publish)
@@ -348,7 +353,7 @@ T_TEST(encode5_then_decode_publish)
 	mq_packet     pkt;
 
 	h = mq_encode_publish_head5(b, "x/y", 3, 2, 2, true, false, 300, false,
-	    0, 0, pr, sizeof(pr), &total);
+	    0, 0, 0, pr, sizeof(pr), &total);
 	b[h] = 'h';
 	b[h + 1] = 'i';
 	T_EQ(mq_decode_v(b, total, 1024, 5, &pkt, &used), MQ_OK);

@@ -9,6 +9,9 @@
 #include "broker/mq_trie.h"
 #include "tests/harness/t.h"
 
+#include <errno.h>
+#include <string.h>
+
 static const struct {
 	const char *filter, *topic;
 	bool        match;
@@ -70,6 +73,42 @@ T_TEST(filter_validity)
 	T_ASSERT(mq_topic_name_valid("a/b", 3));
 	T_ASSERT(!mq_topic_name_valid("a/+", 3));
 	T_ASSERT(!mq_topic_name_valid("", 0));
+}
+
+/* MQTT 5.0 4.8.2: "$share/{ShareName}/{filter}" [MQTT-4.8.2-1, -2]. */
+T_TEST(share_split)
+{
+	static const struct {
+		const char *f;
+		int         rc;
+		size_t      off;
+	} r[] = {
+		{ "a/b", 0, 0 },
+		{ "$share", 0, 0 },
+		{ "$shared/g/a", 0, 0 },
+		{ "$SYS/a", 0, 0 },
+		{ "$share/g/a", 1, 9 },
+		{ "$share/group/+/x/#", 1, 13 },
+		{ "$share/g//", 1, 9 },
+		{ "$share/g/#", 1, 9 },
+		{ "$share/g", -EINVAL, 0 },
+		{ "$share/", -EINVAL, 0 },
+		{ "$share//a", -EINVAL, 0 },
+		{ "$share/g/", -EINVAL, 0 },
+		{ "$share/a+/x", -EINVAL, 0 },
+		{ "$share/#/x", -EINVAL, 0 },
+		{ "$share/g/a/#/b", -EINVAL, 0 },
+		{ "$share/g/a+", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		size_t off = 0;
+		int    rc = mq_topic_share(r[i].f, strlen(r[i].f), &off);
+
+		if (rc != r[i].rc || (rc == 1 && off != r[i].off))
+			T_FAIL_AT("'%s': rc %d off %zu, want %d %zu", r[i].f,
+			    rc, off, r[i].rc, r[i].off);
+	}
 }
 
 T_TEST(match_table)
@@ -184,6 +223,7 @@ T_TEST(timer_heap_order)
 
 static const struct t_case cases[] = {
 	T_ENTRY(filter_validity),
+	T_ENTRY(share_split),
 	T_ENTRY(match_table),
 	T_ENTRY(trie_agrees_with_match),
 	T_ENTRY(trie_many),
