@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "await_rel_timeout", K_U32, F(await_rel_timeout), "seconds (20)" },
 	{ "sys_interval", K_U32, F(sys_interval), "seconds (60)" },
 	{ "connect_timeout", K_U32, F(connect_timeout), "seconds (30)" },
+	{ "max_keepalive", K_U32, F(max_keepalive), "v5 seconds, 0: any (0)" },
 	{ "allow_anonymous", K_BOOL, F(allow_anonymous), "(true)" },
 	{ "username_file", K_STR, F(username_file), "mqttd_auth_username" },
 	{ "clientid_file", K_STR, F(clientid_file), "mqttd_auth_clientid" },

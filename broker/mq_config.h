@@ -35,6 +35,7 @@ typedef struct mq_config {
 	uint32_t         await_rel_timeout;
 	uint32_t         sys_interval;
 	uint32_t         connect_timeout;
+	uint32_t         max_keepalive; /* v5 Server Keep Alive cap, 0: none */
 	bool             allow_anonymous;
 	char            *username_file, *clientid_file, *acl_file;
 	uint32_t         max_packet_size;

@@ -490,7 +490,7 @@ refuse(mq_conn *c, uint8_t rc, enum shm_shutdown why)
  */
 static void
 send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
-    bool expiry_clamped)
+    bool expiry_clamped, bool server_ka)
 {
 	mq_broker *b = c->b;
 	uint8_t    pr[128], a[8 + sizeof(pr)];
@@ -508,6 +508,8 @@ send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
 	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER))
 		n += mq_prop_u8(pr + n, MQ_P_RETAIN_AVAILABLE, 0);
 	/* Shared Subscription Available: left out, i.e. 1 (4.8.2). */
+	if (server_ka) /* [MQTT5-3.2.2-21]: the client must use it */
+		n += mq_prop_u16(pr + n, MQ_P_SERVER_KEEP_ALIVE, c->keepalive);
 	if (assigned != NULL) /* [MQTT5-3.2.2-16] */
 		n += mq_prop_str(pr + n, MQ_P_ASSIGNED_CLIENT_ID, assigned,
 		    (uint16_t) alen);
@@ -641,7 +643,7 @@ mirror_client(mq_conn *c, const struct mq_connect *k)
 		.peer = (const struct sockaddr *) &c->peer,
 		.clean_sess = k->clean_session,
 		.proto_ver = k->level,
-		.keepalive = k->keepalive,
+		.keepalive = c->keepalive, /* v5: maybe the server's */
 		.connected_at = time(NULL),
 		.listener = c->listener,
 	};
@@ -663,7 +665,7 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	size_t                   idlen = k->client_id.len;
 	mq_session              *s;
 	bool                     present, assigned = false, v5 = k->level == 5;
-	bool                     clamped = false;
+	bool                     clamped = false, server_ka = false;
 	uint32_t                 expiry = 0;
 	int                      rc;
 
@@ -731,6 +733,13 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 		    : MQ_OUT_ALIAS_MAX;
 	}
 	c->keepalive = k->keepalive;
+	if (v5 && b->cfg->max_keepalive != 0
+	    && (k->keepalive == 0 || k->keepalive > b->cfg->max_keepalive)) {
+		c->keepalive = b->cfg->max_keepalive < 65535
+		    ? (uint16_t) b->cfg->max_keepalive
+		    : 65535;
+		server_ka = true;
+	}
 	mq__session_attach(s, c);
 	connect_user(c, k);
 	connect_will(c, k);
@@ -740,8 +749,8 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	    && !mq__acl(b, c, k->will_topic.ptr, k->will_topic.len, true))
 		c->send_will = false;
 	if (v5)
-		send_connack5(
-		    c, present, assigned ? id : NULL, idlen, clamped);
+		send_connack5(c, present, assigned ? id : NULL, idlen, clamped,
+		    server_ka);
 	else
 		send_connack(c, present, MQ_CONNACK_ACCEPTED);
 	c->state = MQ_CS_CONNECTED;
@@ -758,7 +767,7 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 	    v5                  ? "5.0"
 	        : k->level == 4 ? "3.1.1"
 	                        : "3.1",
-	    k->clean_session, k->keepalive,
+	    k->clean_session, c->keepalive,
 	    present ? ", session resumed" : "");
 	if (present)
 		mq__session_resume(s);

@@ -564,7 +564,10 @@ send_inflight(
 	    m->payload_len, qos, retain, false, pid, mq_msg_props(m),
 	    m->props_len, m->expire_at, sub_id);
 	s->deliver_msg++;
-	retry_arm(s, f->sent_at + (uint64_t) s->b->cfg->retry_interval * 1000);
+	/* MQTT 5.0 resends only on reconnect [MQTT5-4.4.0-1]. */
+	if (!s->v5)
+		retry_arm(s,
+		    f->sent_at + (uint64_t) s->b->cfg->retry_interval * 1000);
 	mq__session_dirty(s);
 }
 
@@ -836,7 +839,7 @@ mq__session_resume(mq_session *s)
 		if (f->state != MQ_IF_DONE)
 			resend(s, f);
 	}
-	if (s->if_span > 0)
+	if (s->if_span > 0 && !s->v5)
 		retry_arm(s,
 		    mq_now_ms() + (uint64_t) s->b->cfg->retry_interval * 1000);
 	pump(s);
@@ -863,7 +866,7 @@ retry_fire(mq_timer *t)
 			next = s->aw[i].at + awin;
 		i++;
 	}
-	for (uint16_t i = 0; i < s->if_span; i++) {
+	for (uint16_t i = 0; i < s->if_span && !s->v5; i++) {
 		struct mq_inflight *f = &s->inf[(s->if_head + i) % s->if_cap];
 
 		if (f->state == MQ_IF_DONE)

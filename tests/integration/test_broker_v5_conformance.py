@@ -773,19 +773,67 @@ def test_maximum_packet_size_both_ways(broker_factory):
 
 
 def test_will_delay(broker):
-    wp = Properties(PacketTypes.WILLMESSAGE)
-    wp.WillDelayInterval = 2
-    a = Cli(broker.port, "wdl-a",
-            will={"topic": "wdl", "payload": b"late", "properties": wp},
-            cprops=cprops(SessionExpiryInterval=4))
+    """The will waits for its delay, or for the session's end when that
+    comes first (session expiry 0: at once) [MQTT5-3.1.3-9]."""
     b = Cli(broker.port, "wdl-b")
-    b.sub("wdl", qos=2)
-    a.abort()
-    start = time.monotonic()
-    assert b.wait(1, timeout=6)
-    took = time.monotonic() - start
-    assert 1.5 <= took <= 3.5, took
-    assert b.msgs[0].payload == b"late"
+    b.sub("wdl/#", qos=2)
+    for n, (delay, expiry, lo, hi) in enumerate(((2, 4, 1.5, 3.0),
+                                                 (5, 0, 0.0, 0.8),
+                                                 (5, 2, 1.5, 3.0))):
+        wp = Properties(PacketTypes.WILLMESSAGE)
+        wp.WillDelayInterval = delay
+        a = Cli(broker.port, "wdl-a%d" % n,
+                will={"topic": "wdl/%d" % n, "payload": b"late",
+                      "properties": wp},
+                cprops=cprops(SessionExpiryInterval=expiry))
+        a.c.loop_stop()
+        start = time.monotonic()
+        a.c.socket().close()
+        assert b.wait(n + 1, timeout=6)
+        took = time.monotonic() - start
+        assert lo <= took <= hi, (delay, expiry, took)
+        assert (b.msgs[n].topic, b.msgs[n].payload) == ("wdl/%d" % n,
+                                                        b"late")
+        assert not hasattr(b.msgs[n].properties, "WillDelayInterval")
+
+
+def test_server_keep_alive(broker_factory):
+    """With max_keepalive 60, a v5 client asking for 120 (or 0) is told
+    60 in CONNACK (Server Keep Alive) and held to it; one asking for 30
+    keeps 30 and is told nothing; 3.1.1 clients keep theirs."""
+    br = broker_factory(extra_args=["--max-keepalive", "60"])
+    a = Cli(br.port, "ska-a", keepalive=120)
+    assert a.props.ServerKeepAlive == 60
+    assert br.client("ska-a")["keepalive"] == 60
+    b = Cli(br.port, "ska-b", keepalive=30)
+    assert not hasattr(b.props, "ServerKeepAlive")
+    c = Cli(br.port, "ska-c", v5=False, keepalive=120)
+    assert br.client("ska-c")["keepalive"] == 120
+    r = r5.client5(br.port, "ska-r", keepalive=0)
+    assert r.cprops[0x13] == 60
+    br2 = broker_factory()
+    d = Cli(br2.port, "ska-d", keepalive=120)
+    assert not hasattr(d.props, "ServerKeepAlive")
+
+
+def test_no_timed_resend_in_v5_raw(broker_factory):
+    """MQTT 5.0 resends unacknowledged messages only on reconnect
+    [MQTT5-4.4.0-1]; 3.1.1 sessions keep retry_interval."""
+    br = broker_factory(extra_args=["--retry-interval", "1"])
+    v5 = r5.client5(br.port, "ntr5")
+    r5.sub5(v5, ("ntr", 1))
+    v3 = m.connected(br.port, "ntr3")
+    v3.subscribe(("ntr", 1))
+    p = m.connected(br.port, "ntr-p")
+    p.send(m.publish("ntr", b"x", qos=1, pid=1))
+    p.expect(m.PUBACK)
+    first = v5.expect(m.PUBLISH)
+    assert not first.dup
+    v3.expect(m.PUBLISH)
+    again = v3.expect(m.PUBLISH, timeout=3)
+    assert again.dup
+    v5.expect_nothing(1.5)
+    v5.send(m.ack(m.PUBACK, first.pid))
 
 
 def test_flow_control_receive_maximum_raw(broker):
@@ -873,3 +921,20 @@ def test_v311_dollar_topics_and_unsubscribe(broker):
     a.pub("v3u/0", b"unsubscribed but +/+", 1)
     got = a.settle(1)
     assert [x.topic for x in got] == ["v3u/0"]
+
+
+def test_subscribe_failure_with_acl(broker_factory):
+    """The suites' subscribe-failure check needs a broker that refuses
+    "test/nosubscribe": an ACL rule does it.  3.1.1 gets 0x80; 5.0 gets
+    0x87 (Not authorized), where the 5.0 suite expects 0x80."""
+    b = broker_factory(start=False)
+    af = b.write_file("acl.conf", "deny all subscribe test/nosubscribe\n")
+    b.extra_args = ["--acl-file", af]
+    b.start()
+    assert b.ctl({"cmd": "plugin", "name": "mqttd_acl_file",
+                  "active": True}) == {"code": 0}
+    v3 = Cli(b.port, "sf3", v5=False)
+    assert v3.sub("test/nosubscribe", qos=2) == [0x80]
+    v5 = Cli(b.port, "sf5")
+    assert v5.sub("test/nosubscribe", qos=2) == [0x87]
+    assert v5.sub("$share/g/test/nosubscribe", qos=2) == [0x87]
