@@ -559,6 +559,51 @@ T_TEST(v5_receive_maximum_bounds_window)
 	mq_broker_free(&b);
 }
 
+/* Counts the PUBLISHes c got (draining it). */
+static int
+count_publish(mq_conn *c)
+{
+	uint8_t s[256];
+	int     n = 0;
+
+	while (next(c, s).type == MQ_PUBLISH)
+		n++;
+	return n;
+}
+
+/* MQTT 5.0 4.8.2, also for 3.1.1 clients: one member per message, round
+ * robin; leaving the group; no retained messages; bad ShareNames. */
+T_TEST(shared_group_round_robin)
+{
+	mq_broker *b = broker();
+	mq_conn   *x = client(b, "x", true), *y = client(b, "y", true);
+	mq_conn   *z = client(b, "z", true), *pub = client(b, "p", true);
+
+	T_EQ(feed(pub, publish_pkt("t", "kept", 0, true, 0)), 0);
+	subscribe(x, "$share/g/t", 0, 0);
+	subscribe(y, "$share/g/t", 1, 1);
+	subscribe(z, "$share//t", 0, 0x80);
+	subscribe(z, "$share/g", 0, 0x80);
+	subscribe(z, "$share/g+/t", 0, 0x80);
+	T_EQ(count_publish(x), 0); /* no retained on a shared subscribe */
+	T_EQ(count_publish(y), 0);
+	for (int i = 0; i < 4; i++)
+		T_EQ(feed(pub, publish_pkt("t", "m", 0, false, 0)), 0);
+	T_EQ(count_publish(x), 2);
+	T_EQ(count_publish(y), 2);
+	T_EQ(mq_broker_unsubscribe(b, "x", 1, "$share/g/t", 10), 0);
+	T_EQ(mq_broker_subscribe(b, "z", 1, "$share/g", 8, 0), -EINVAL);
+	T_EQ(mq_broker_subscribe(b, "z", 1, "$share/h/t", 10, 0), 0);
+	for (int i = 0; i < 3; i++)
+		T_EQ(feed(pub, publish_pkt("t", "m", 0, false, 0)), 0);
+	T_EQ(count_publish(x), 0);
+	T_EQ(count_publish(y), 3);
+	T_EQ(count_publish(z), 3); /* its own group h */
+	/* Only the retained one, published before anyone subscribed. */
+	T_EQ(mq_broker_metric(b, SHM_M_MESSAGES_DROPPED), 1);
+	mq_broker_free(&b);
+}
+
 static const struct t_case cases[] = {
 	T_ENTRY(connect_and_route_qos0),
 	T_ENTRY(empty_id_rules),
@@ -573,6 +618,7 @@ static const struct t_case cases[] = {
 	T_ENTRY(v5_malformed_gets_disconnect_0x81),
 	T_ENTRY(v5_alias_and_properties_to_v3_and_v5),
 	T_ENTRY(v5_receive_maximum_bounds_window),
+	T_ENTRY(shared_group_round_robin),
 };
 
 T_MAIN(cases)
