@@ -1,15 +1,22 @@
 /*
  * mqttd-api: the prefork master and its FastCGI workers.
  *
- * The master binds the unix socket once, then forks N workers that all
- * accept on it; it respawns any worker that dies, replaces them all on
- * SIGHUP and stops them on SIGTERM/SIGINT.  A worker runs one thread per
- * kept nginx connection (nginx's `keepalive 32` must not exceed
- * --threads, or requests queue behind an idle kept connection), each
- * with FCGX_Accept_r on the shared socket and no accept mutex: the
- * kernel hands each connection to one blocked accept(), and the mutex of
- * libfcgi's threaded example halves throughput.  Each thread has its own
- * segment reader; the process shares only the auth cache.
+ * The master binds the unix socket once (non-blocking), then forks N
+ * workers that all accept on it; it respawns any worker that dies,
+ * replaces them all on SIGHUP and stops them on SIGTERM/SIGINT.  A worker
+ * is one epoll set shared by --threads threads: the listening socket
+ * (EPOLLEXCLUSIVE, so one worker wakes per new connection) and every
+ * nginx connection it accepted (EPOLLONESHOT: the thread that got the
+ * event owns the connection until it re-arms it, after the answer).  A
+ * thread hands the ready connection to libfcgi (FCGX_Accept_r reads the
+ * next request from req.ipcFd instead of accepting), so one thread
+ * serves any number of kept connections, and a wake-up finds the next
+ * ready connection without a context switch per request: ~2 us of CPU
+ * less per request than a thread blocked on each connection
+ * (bench/RESULTS.md).  Threads bound how many slow requests (a command
+ * waiting for the broker) a worker serves at once, not how many
+ * connections nginx may keep.  Each thread has its own segment reader;
+ * the process shares only the auth cache.
  */
 #include "config.h"
 
@@ -28,10 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -41,6 +50,9 @@
 #define MAX_WORKERS 64
 #define MAX_SLOTS   (2 * MAX_WORKERS) /* two generations during a reload */
 #define BODY_MAX    (1u << 20)
+/* A peer that stops in the middle of a record holds a thread this long at
+ * most (nginx's fastcgi_send_timeout is 10 s too). */
+#define IO_TIMEOUT_S 10
 
 struct opts {
 	char state_dir[PATH_MAX];
@@ -65,6 +77,7 @@ struct slot_count {
 static struct slot_count *counts;
 static int                my_slot;
 static int                listen_fd = -1;
+static int                epfd = -1; /* the worker's epoll set */
 static struct opts        O;
 
 static uint64_t
@@ -159,29 +172,114 @@ serve(struct api_thread *t, FCGX_Request *req)
 	free((char *) rq.body);
 }
 
+/* EPOLLONESHOT: the connection's next event goes to one thread, and no
+ * other until that thread re-arms it (op EPOLL_CTL_MOD) after answering. */
+static int
+conn_arm(int fd, int op)
+{
+	struct epoll_event ev
+	    = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = fd };
+
+	return epoll_ctl(epfd, op, fd, &ev) == 0 ? 0 : -errno;
+}
+
+/* One connection per wake-up: the listening socket is level-triggered,
+ * so a backlog wakes the next thread or worker, which spreads a burst of
+ * new nginx connections over the workers. */
+static void
+accept_one(void)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	int            fd, rc;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+		    || errno == ENOMEM) {
+			syslog(LOG_ERR, "accept failed: %m");
+			usleep(10000); /* level-triggered: do not spin */
+		}
+		return; /* EAGAIN: another thread or worker took it */
+	}
+	/* libfcgi reads and writes blocking: bound a stalled peer */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	rc = conn_arm(fd, EPOLL_CTL_ADD);
+	if (rc != 0) {
+		syslog(LOG_ERR, "epoll_ctl(ADD) failed: %s", strerror(-rc));
+		close(fd);
+	}
+}
+
+/* Serves the request waiting on fd, then re-arms fd if libfcgi kept it
+ * open.  req was initialised with listen_sock -1: when the connection
+ * ends (EOF: nginx closed it; a reset; a protocol error) FCGX_Accept_r
+ * closes it, tries its own accept on -1 and fails with -EBADF at once,
+ * instead of blocking in accept() on the shared socket. */
+static void
+serve_conn(struct api_thread *t, FCGX_Request *req, int fd)
+{
+	int rc;
+
+	req->ipcFd = fd;
+	/* FCGX_Accept_r first "finishes" the previous request: with no
+	 * streams open that closes ipcFd unless keepConnection is set */
+	req->keepConnection = 1;
+	if (FCGX_Accept_r(req) < 0) {
+		if (req->ipcFd >= 0)
+			close(req->ipcFd);
+		req->ipcFd = -1;
+		return;
+	}
+	atomic_fetch_add(&counts[my_slot].n, 1);
+	serve(t, req);
+	atomic_fetch_sub(&counts[my_slot].n, 1);
+	/* closes fd unless nginx asked to keep it (FCGI_KEEP_CONN) and the
+	 * exchange went well */
+	FCGX_Finish_r(req);
+	if (req->ipcFd >= 0) {
+		rc = conn_arm(fd, EPOLL_CTL_MOD);
+		if (rc != 0) {
+			syslog(LOG_ERR, "epoll_ctl(MOD) failed: %s",
+			    strerror(-rc));
+			close(fd);
+		}
+	}
+	req->ipcFd = -1;
+}
+
 static void *
 worker_thread(void *arg)
 {
-	struct api_thread t = { .cfg = &cfg, .auth = auth };
-	FCGX_Request      req;
+	struct api_thread  t = { .cfg = &cfg, .auth = auth };
+	struct epoll_event ev;
+	FCGX_Request       req;
+	int                n;
 
 	(void) arg;
-	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
-		syslog(LOG_ERR, "FCGX_InitRequest failed");
-		return NULL;
-	}
-	while (FCGX_Accept_r(&req) >= 0) {
-		atomic_fetch_add(&counts[my_slot].n, 1);
-		serve(&t, &req);
-		atomic_fetch_sub(&counts[my_slot].n, 1);
-		FCGX_Finish_r(&req);
+	FCGX_InitRequest(&req, -1, 0);
+	for (;;) {
+		/* one event at a time: a connection taken here waits for no
+		 * other connection's (possibly slow) request */
+		n = epoll_wait(epfd, &ev, 1, -1);
+		if (n < 0 && errno != EINTR) {
+			syslog(LOG_ERR, "epoll_wait failed: %m");
+			break;
+		}
+		if (n <= 0)
+			continue;
+		if (ev.data.fd == listen_fd)
+			accept_one();
+		else
+			serve_conn(&t, &req, ev.data.fd);
 	}
 	shm_reader_close(&t.shm);
 	return NULL;
 }
 
-/* SIGTERM: let requests in progress finish (at most 2 s), then exit;
- * idle kept connections close with the process and nginx reconnects. */
+/* SIGTERM: accept no new connection, let requests in progress finish (at
+ * most 2 s), then exit; idle kept connections close with the process and
+ * nginx reconnects to the other workers. */
 static void
 worker_wait_stop(void)
 {
@@ -195,6 +293,7 @@ worker_wait_stop(void)
 	do
 		sig = 0, sigwait(&set, &sig);
 	while (sig == SIGHUP);
+	epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd, NULL);
 	for (int i = 0; i < 200; i++) {
 		if (atomic_load(&counts[my_slot].n) == 0)
 			break;
@@ -206,6 +305,8 @@ worker_wait_stop(void)
 static void
 worker_main(int slot)
 {
+	struct epoll_event ev
+	    = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
 	pthread_attr_t attr;
 
 	my_slot = slot;
@@ -221,6 +322,11 @@ worker_main(int slot)
 	mallopt(M_ARENA_MAX, 1);
 	if (FCGX_Init() != 0 || api_auth_new(&auth, O.users) != 0) {
 		syslog(LOG_ERR, "worker init failed");
+		_exit(1);
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		syslog(LOG_ERR, "worker epoll setup failed: %m");
 		_exit(1);
 	}
 	pthread_attr_init(&attr);
@@ -402,7 +508,9 @@ open_socket(const char *path)
 	}
 	close(fd);
 	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	/* non-blocking: a thread woken for a connection that another thread
+	 * or worker took finds nothing to accept and must not block */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
 	    || chmod(path, 0660) != 0 || listen(fd, 1024) != 0) {
 		int rc = -errno;
@@ -480,7 +588,7 @@ parse_opts(int argc, char **argv)
 	snprintf(O.admin_user, sizeof(O.admin_user), "%s",
 	    env_or("MQTTD_ADMIN_USER", "admin"));
 	O.workers = atoi(env_or("MQTTD_WORKERS", "2"));
-	O.threads = atoi(env_or("MQTTD_API_THREADS", "40"));
+	O.threads = atoi(env_or("MQTTD_API_THREADS", "8"));
 	O.ready_fd = -1;
 	O.ctl_timeout_ms = 3000;
 	listen_default(O.http_listen, sizeof(O.http_listen), "HTTP");
