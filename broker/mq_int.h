@@ -121,6 +121,7 @@ struct mq_conn {
 	uint8_t       why; /* enum shm_shutdown once closing */
 	bool          send_will;
 	uint8_t       dis_rc; /* v5: DISCONNECT reason to send, 0: by why */
+	uint16_t      oalias_max; /* v5: min(client's Topic Alias Max, ours) */
 	int           fd;
 	uint32_t      listener; /* index, UINT32_MAX if virtual */
 	uint16_t      keepalive;
@@ -141,7 +142,6 @@ struct mq_conn {
 	uint32_t           will_delay; /* seconds */
 	struct mq_aliases *aliases;    /* client -> server topic aliases */
 	struct mq_oalias  *oalias;     /* server -> client, when allowed */
-	uint16_t           oalias_max; /* min(client's maximum, ours) */
 };
 
 /*
