@@ -10,9 +10,11 @@
  * event owns the connection until it re-arms it, after the answer).  A
  * thread hands the ready connection to libfcgi (FCGX_Accept_r reads the
  * next request from req.ipcFd instead of accepting), so one thread
- * serves any number of kept connections, and a wake-up finds the next
- * ready connection without a context switch per request: ~2 us of CPU
- * less per request than a thread blocked on each connection
+ * serves any number of kept connections.  Only one thread at a time (the
+ * leader) waits in epoll_wait and serves; a request that may wait (not a
+ * GET) hands the lead to another thread first.  So a busy worker goes
+ * from one ready connection to the next without a context switch: ~4 us
+ * of CPU less per request than a thread blocked on each connection
  * (bench/RESULTS.md).  Threads bound how many slow requests (a command
  * waiting for the broker) a worker serves at once, not how many
  * connections nginx may keep.  Each thread has its own segment reader;
@@ -211,13 +213,56 @@ accept_one(void)
 	}
 }
 
+/* Leader/followers: one thread per worker (the leader) waits in
+ * epoll_wait and serves what it gets; the others wait for the lead.  With
+ * every thread in epoll_wait, each newly ready connection woke another
+ * idle thread (one context switch more per request: 19-20 us of CPU per
+ * request with 8 or 40 threads, 17 with 2, bench/RESULTS.md).  A request
+ * that may wait (see serve_conn) hands the lead on first, so it never
+ * holds up the worker's other connections. */
+static pthread_mutex_t lf_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  lf_cond = PTHREAD_COND_INITIALIZER;
+static bool            lf_led; /* some thread holds the lead */
+
+static void
+lf_take_lead(void)
+{
+	pthread_mutex_lock(&lf_lock);
+	while (lf_led)
+		pthread_cond_wait(&lf_cond, &lf_lock);
+	lf_led = true;
+	pthread_mutex_unlock(&lf_lock);
+}
+
+static void
+lf_hand_on(void)
+{
+	pthread_mutex_lock(&lf_lock);
+	lf_led = false;
+	pthread_cond_signal(&lf_cond);
+	pthread_mutex_unlock(&lf_lock);
+}
+
+/* Every GET reads the segment or the users file and answers at once;
+ * the other methods may wait: a command waits for the broker's reply (up
+ * to --ctl-timeout-ms), the users routes hash passwords.  (A GET whose
+ * credentials are not cached yet hashes too, ~2 ms, behind nginx's
+ * per-address limit.) */
+static bool
+may_wait(FCGX_Request *req)
+{
+	const char *m = FCGX_GetParam("REQUEST_METHOD", req->envp);
+
+	return m != NULL && strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
+}
+
 /* Serves the request waiting on fd, then re-arms fd if libfcgi kept it
- * open.  req was initialised with listen_sock -1: when the connection
+ * open.  req was initialised with listen socket -1: when the connection
  * ends (EOF: nginx closed it; a reset; a protocol error) FCGX_Accept_r
  * closes it, tries its own accept on -1 and fails with -EBADF at once,
  * instead of blocking in accept() on the shared socket. */
 static void
-serve_conn(struct api_thread *t, FCGX_Request *req, int fd)
+serve_conn(struct api_thread *t, FCGX_Request *req, int fd, bool *leader)
 {
 	int rc;
 
@@ -230,6 +275,10 @@ serve_conn(struct api_thread *t, FCGX_Request *req, int fd)
 			close(req->ipcFd);
 		req->ipcFd = -1;
 		return;
+	}
+	if (*leader && may_wait(req)) {
+		lf_hand_on();
+		*leader = false;
 	}
 	atomic_fetch_add(&counts[my_slot].n, 1);
 	serve(t, req);
@@ -254,13 +303,18 @@ worker_thread(void *arg)
 	struct api_thread  t = { .cfg = &cfg, .auth = auth };
 	struct epoll_event ev;
 	FCGX_Request       req;
+	bool               leader = false;
 	int                n;
 
 	(void) arg;
 	FCGX_InitRequest(&req, -1, 0);
 	for (;;) {
+		if (!leader) {
+			lf_take_lead();
+			leader = true;
+		}
 		/* one event at a time: a connection taken here waits for no
-		 * other connection's (possibly slow) request */
+		 * other connection's request */
 		n = epoll_wait(epfd, &ev, 1, -1);
 		if (n < 0 && errno != EINTR) {
 			syslog(LOG_ERR, "epoll_wait failed: %m");
@@ -271,8 +325,10 @@ worker_thread(void *arg)
 		if (ev.data.fd == listen_fd)
 			accept_one();
 		else
-			serve_conn(&t, &req, ev.data.fd);
+			serve_conn(&t, &req, ev.data.fd, &leader);
 	}
+	if (leader)
+		lf_hand_on();
 	shm_reader_close(&t.shm);
 	return NULL;
 }
