@@ -317,8 +317,10 @@ worker_thread(void *arg)
 		 * other connection's request */
 		n = epoll_wait(epfd, &ev, 1, -1);
 		if (n < 0 && errno != EINTR) {
+			/* not with a valid set: rather than a worker that
+			 * serves nothing, one the master respawns */
 			syslog(LOG_ERR, "epoll_wait failed: %m");
-			break;
+			_exit(1);
 		}
 		if (n <= 0)
 			continue;
@@ -327,10 +329,6 @@ worker_thread(void *arg)
 		else
 			serve_conn(&t, &req, ev.data.fd, &leader);
 	}
-	if (leader)
-		lf_hand_on();
-	shm_reader_close(&t.shm);
-	return NULL;
 }
 
 /* SIGTERM: accept no new connection, let requests in progress finish (at
