@@ -13,7 +13,7 @@
  * serves any number of kept connections.  Only one thread at a time (the
  * leader) waits in epoll_wait and serves; a request that may wait (not a
  * GET) hands the lead to another thread first.  So a busy worker goes
- * from one ready connection to the next without a context switch: ~4 us
+ * from one ready connection to the next without a context switch: 5-6 us
  * of CPU less per request than a thread blocked on each connection
  * (bench/RESULTS.md).  Threads bound how many slow requests (a command
  * waiting for the broker) a worker serves at once, not how many
