@@ -202,9 +202,9 @@ too_deep(struct api_jw *w)
 /* Misuse fails the whole document with -EINVAL, never a wrong text. */
 T_TEST(misuse_is_sticky)
 {
-	void (*cases[])(struct api_jw *)
-	    = { value_without_key, key_in_array, key_without_value, wrong_end,
-		      unclosed, two_roots, end_at_root, too_deep, nothing };
+	void (*cases[])(struct api_jw *) = { value_without_key, key_in_array,
+		key_without_value, wrong_end, unclosed, two_roots, end_at_root,
+		too_deep, nothing, literal_key_in_array };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		T_EQ(misuse(cases[i]), -EINVAL);
