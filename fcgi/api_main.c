@@ -27,6 +27,7 @@
 #include "fcgi/api_users.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <limits.h>
@@ -43,6 +44,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -133,6 +135,117 @@ read_body(FCGX_Request *req, size_t *len)
 	return buf;
 }
 
+static FCGI_Header
+record_header(int type, int request_id, size_t len)
+{
+	FCGI_Header h = {
+		.version = FCGI_VERSION_1,
+		.type = (unsigned char) type,
+		.requestIdB1 = (unsigned char) (request_id >> 8),
+		.requestIdB0 = (unsigned char) request_id,
+		.contentLengthB1 = (unsigned char) (len >> 8),
+		.contentLengthB0 = (unsigned char) len,
+	};
+
+	return h;
+}
+
+/* Writes iov[0..n) whole; returns 0 or -errno. */
+static int
+writev_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (; n > 0 && (size_t) w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t) iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *) iov->iov_base + w;
+			iov->iov_len -= (size_t) w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Writes the whole answer as our own FastCGI records: head and body as
+ * FCGI_STDOUT records of up to 64 KB, the empty record that ends the
+ * stream and FCGI_END_REQUEST, in as few writev calls as the records take
+ * iovecs.  Then libfcgi's out stream is marked closed, so FCGX_Finish_r
+ * writes nothing more (its err stream, never written, writes nothing
+ * either; libfcgi 2.4.2 sends END_REQUEST from the last writer it closes,
+ * and out is never closed by it).  Through FCGX_PutStr an answer went out
+ * in one write per 8 KB of libfcgi's buffer: /metrics, past 8 KB, cost
+ * nginx and the worker a second round.  On a write error the connection
+ * is not kept.
+ */
+static void
+put_answer(FCGX_Request *req, const char *head, size_t hlen, const char *body,
+    size_t blen)
+{
+	enum { BATCH = 48 }; /* records per writev; 3 iovecs each at most */
+	struct iovec          iov[3 * BATCH + 2];
+	FCGI_Header           hdr[BATCH + 1];
+	FCGI_EndRequestRecord end = {
+		.header = record_header(FCGI_END_REQUEST, req->requestId,
+		    sizeof(FCGI_EndRequestBody)),
+		.body = { .protocolStatus = FCGI_REQUEST_COMPLETE },
+	};
+	const char *part[2] = { head, body };
+	size_t      left[2] = { hlen, blen };
+	int         p = 0, rc = 0;
+
+	while (rc == 0) {
+		int ni = 0, nh = 0;
+
+		while (nh < BATCH && (left[0] + left[1]) > 0) {
+			size_t room = FCGI_MAX_LENGTH, len = 0;
+
+			iov[ni++]
+			    = (struct iovec) { &hdr[nh], sizeof(hdr[nh]) };
+			while (room > 0 && p < 2) {
+				size_t take = left[p] < room ? left[p] : room;
+
+				if (take > 0)
+					iov[ni++] = (struct iovec) {
+						(char *) part[p], take
+					};
+				part[p] += take;
+				left[p] -= take;
+				room -= take;
+				len += take;
+				if (left[p] == 0)
+					p++;
+			}
+			hdr[nh]
+			    = record_header(FCGI_STDOUT, req->requestId, len);
+			nh++;
+		}
+		if (left[0] + left[1] == 0) {
+			hdr[nh]
+			    = record_header(FCGI_STDOUT, req->requestId, 0);
+			iov[ni++]
+			    = (struct iovec) { &hdr[nh], sizeof(hdr[nh]) };
+			iov[ni++] = (struct iovec) { &end, sizeof(end) };
+			rc = writev_all(req->ipcFd, iov, ni);
+			break;
+		}
+		rc = writev_all(req->ipcFd, iov, ni);
+	}
+	if (rc != 0) {
+		syslog(
+		    LOG_WARNING, "writev(answer) failed: %s", strerror(-rc));
+		req->keepConnection = 0;
+	}
+	req->out->wasFCloseCalled = 1;
+	req->out->isClosed = 1;
+}
+
 static void
 serve(struct api_thread *t, FCGX_Request *req)
 {
@@ -167,9 +280,7 @@ serve(struct api_thread *t, FCGX_Request *req)
 	    rs.extra_headers ? rs.extra_headers : "");
 	n += snprintf(head + n, sizeof(head) - (size_t) n,
 	    "Content-Length: %zu\r\n\r\n", rs.len);
-	FCGX_PutStr(head, n, req->out);
-	if (rs.len > 0)
-		FCGX_PutStr(rs.body, (int) rs.len, req->out);
+	put_answer(req, head, (size_t) n, rs.body, rs.len);
 	api_response_release(&rs);
 	free((char *) rq.body);
 }

@@ -6,6 +6,7 @@ badly (EOF, half a record, a reset, a peer gone before the answer) cost a
 worker neither its life nor a file descriptor.
 """
 import base64
+import json
 import os
 import signal
 import socket
@@ -179,3 +180,61 @@ def test_connections_ending_badly():
         c.close()
         assert worker(st) == w
         assert wait_for(lambda: nfds(w) <= base), (nfds(w), base)
+
+
+def stdout_records(sock):
+    """The STDOUT records' contents of one answer, up to END_REQUEST
+    (which must come last and alone)."""
+    buf, out = b"", []
+    while True:
+        while len(buf) < 8 or len(buf) < 8 + sum(
+                struct.unpack("!BBHHBB", buf[:8])[3:5]):
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before END_REQUEST"
+            buf += chunk
+        _, typ, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
+        content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
+        if typ == STDOUT:
+            out.append(content)
+        elif typ == END:
+            assert buf == b"", "bytes after END_REQUEST"
+            return out
+
+
+def test_answer_past_64k_is_framed_and_the_connection_kept():
+    # 40 subscriptions of 2000-byte topics: an answer of ~85 KB, past
+    # both libfcgi's 8 KB buffer and a FastCGI record's 64 KB
+    with one_worker_two_threads() as st:
+        topics = ["t/%02d/" % i + "x" * 1995 for i in range(40)]
+        c = st.mqtt_client("big")
+        try:
+            r, _ = c.subscribe([(t, 1) for t in topics])
+            assert r == 0
+            s = connect(st)
+            try:
+                def fetch():
+                    s.sendall(request("GET", "/api/v2/subscriptions/big",
+                                      auth=st.credentials))
+                    return stdout_records(s)
+                recs = wait_for(lambda: (lambda rs: len(b"".join(rs))
+                                         > 80000 and rs)(fetch()))
+                assert recs, "the subscriptions never showed"
+                # data records of at most 64 KB, then the empty one that
+                # ends the stream
+                assert recs[-1] == b"" and all(recs[:-1])
+                assert len(recs) >= 3
+                assert all(len(x) <= 65535 for x in recs)
+                text = b"".join(recs).decode()
+                head, body = text.split("\r\n\r\n", 1)
+                assert "Status: 200" in head
+                assert f"Content-Length: {len(body)}" in head
+                got = json.loads(body)["result"]["objects"]
+                assert sorted(o["topic"] for o in got) == sorted(topics)
+                # the same kept connection answers the next request
+                s.sendall(request("GET", "/status"))
+                assert answer(s).startswith("Status: 200")
+            finally:
+                s.close()
+        finally:
+            c.disconnect()
+            c.loop_stop()
