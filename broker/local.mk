@@ -9,13 +9,15 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_config.h broker/mq_log.c broker/mq_log.h \
 	broker/mq_broker.c broker/mq_broker.h broker/mq_int.h \
 	broker/mq_session.c broker/mq_proto.c broker/mq_net.c \
-	broker/mq_ctl.c broker/mq_plugins.c broker/mq_plugins.h
+	broker/mq_ctl.c broker/mq_plugins.c broker/mq_plugins.h \
+	broker/mq_authq.c broker/mq_authq.h
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
 
 bin_PROGRAMS += mqttd
 mqttd_SOURCES = broker/mq_main.c
 mqttd_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
-mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS)
+mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) \
+	$(OPENSSL_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += broker/mqttd.conf.example
 
 # Unit tests.
@@ -35,17 +37,18 @@ tests_unit_test_mq_config_SOURCES = tests/unit/test_mq_config.c
 tests_unit_test_mq_config_LDADD = libmq.a
 tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
 tests_unit_test_mq_broker_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) \
-	$(CRYPT_LIBS) $(OPENSSL_LIBS)
+	$(CRYPT_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 # Fuzzers: the codec alone, and the handlers over socket-less connections.
 MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \
 	broker/mq_timer.c broker/mq_config.c broker/mq_log.c \
 	broker/mq_broker.c broker/mq_session.c broker/mq_proto.c \
 	broker/mq_net.c broker/mq_ctl.c broker/mq_plugins.c \
-	collector/col.c collector/col_tables.c shm/shm_names.c \
+	broker/mq_authq.c collector/col.c collector/col_tables.c shm/shm_names.c \
 	shm/shm_reader.c shm/shm_tables.c
 FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 	$(FUZZ_LINK) $^
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
-	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) -lrt
+	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) -lrt \
+	    -lpthread

@@ -47,6 +47,9 @@ static const struct key keys[] = {
 	{ "username_file", K_STR, F(username_file), "mqttd_auth_username" },
 	{ "clientid_file", K_STR, F(clientid_file), "mqttd_auth_clientid" },
 	{ "acl_file", K_STR, F(acl_file), "mqttd_acl_file rules" },
+	{ "auth_threads", K_U32, F(auth_threads), "crypt(3) threads 1-2 (2)" },
+	{ "auth_queue_max", K_U32, F(auth_queue_max),
+	    "pending checks (1024)" },
 	{ "max_packet_size", K_U32, F(max_packet_size), "bytes (1048576)" },
 	{ "max_outbuf", K_U32, F(max_outbuf), "bytes per socket (8 MiB)" },
 	{ "log_level", K_LOG, F(log_level), "error|warn|info|debug" },
@@ -75,6 +78,8 @@ defaults(mq_config *c)
 	c->sys_interval = 60;
 	c->connect_timeout = 30;
 	c->allow_anonymous = true;
+	c->auth_threads = 2;
+	c->auth_queue_max = 1024;
 	c->max_packet_size = 1048576;
 	c->max_outbuf = 8u << 20;
 	c->log_level = MQ_LOG_INFO;

@@ -38,6 +38,8 @@ typedef struct mq_config {
 	uint32_t         max_keepalive; /* v5 Server Keep Alive cap, 0: none */
 	bool             allow_anonymous;
 	char            *username_file, *clientid_file, *acl_file;
+	uint32_t         auth_threads;   /* crypt(3) off the loop, 1..2 */
+	uint32_t         auth_queue_max; /* pending checks before busy */
 	uint32_t         max_packet_size;
 	uint32_t         max_outbuf; /* bytes queued to one socket */
 	int              log_level;  /* MQ_LOG_* */

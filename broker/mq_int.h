@@ -31,7 +31,8 @@ enum mq_kind {
 	MQ_K_LISTENER,
 	MQ_K_SIGNAL,
 	MQ_K_CTL,
-	MQ_K_CTL_CONN
+	MQ_K_CTL_CONN,
+	MQ_K_AUTHQ
 };
 
 /*
@@ -109,7 +110,12 @@ struct mq_listener {
 	char     name[80];
 };
 
-enum mq_conn_state { MQ_CS_NEW, MQ_CS_CONNECTED, MQ_CS_CLOSING };
+/*
+ * MQ_CS_AUTH: CONNECT is waiting for its password check on the auth
+ * threads (mq_authq); the connection reads nothing (epoll watches only
+ * for the peer's hang-up) and sends nothing until the check is back.
+ */
+enum mq_conn_state { MQ_CS_NEW, MQ_CS_CONNECTED, MQ_CS_CLOSING, MQ_CS_AUTH };
 
 struct mq_conn {
 	uint8_t       kind;
@@ -142,6 +148,14 @@ struct mq_conn {
 	uint32_t           will_delay; /* seconds */
 	struct mq_aliases *aliases;    /* client -> server topic aliases */
 	struct mq_oalias  *oalias;     /* server -> client, when allowed */
+	/* A CONNECT whose password check is on the auth threads: its bytes,
+	 * decoded again when the verdict is back (MQ_CS_AUTH). */
+	struct mq_auth_job *auth;
+	const uint8_t      *cur_pkt; /* the packet being handled */
+	size_t              cur_len;
+	uint8_t            *connect_raw;
+	uint32_t            connect_len;
+	uint8_t             auth_rc; /* the verdict, MQ_AUTH_* + 1; 0: none */
 };
 
 /*
@@ -261,6 +275,7 @@ struct mq_session {
 };
 
 struct mq_ctl;
+struct mq_authq;
 
 struct mq_broker {
 	const mq_config   *cfg;
@@ -293,6 +308,12 @@ struct mq_broker {
 	uint32_t           id_seq;
 	mq_timer           sys_timer, beat_timer;
 	bool               plugins_default[8]; /* when plugins == NULL */
+	/* Auth threads (NULL: checks run in the caller, as in the fuzzers
+	 * and unit tests, which have no loop). */
+	struct mq_authq *authq;
+	uint8_t          authq_kind; /* MQ_K_AUTHQ: its epoll tag */
+	bool             auth_busy;  /* a server-busy burst is on */
+	uint64_t         auth_busy_refused;
 };
 
 static inline void
@@ -393,8 +414,15 @@ void mq__conn_free(mq_conn *c);
 int  mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n);
 void mq__conn_init(mq_conn *c, mq_broker *b, int fd, uint32_t listener);
 
+/* The auth threads handed back c's check (mq_net.c's authq_event). */
+void mq__connect_resume(mq_conn *c, int auth_result);
+/* Drops c's check, if any (the connection is going away). */
+void mq__conn_auth_cancel(mq_conn *c);
+
 /* mq_net.c */
 void mq__conn_pending(mq_conn *c);
+/* Re-arms c's epoll events for its state (MQ_CS_AUTH: hang-up only). */
+void mq__conn_watch(mq_conn *c);
 void mq__flush_all(mq_broker *b);
 
 /* mq_ctl.c */

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include "broker/mq_authq.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 
@@ -46,19 +47,35 @@ mq__conn_pending(mq_conn *c)
 	}
 }
 
-static void
-want_out(mq_conn *c, bool on)
+/* A connection waiting for its password check reads nothing: epoll
+ * only tells when the peer hangs up. */
+static int
+conn_mod(mq_conn *c, bool out)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
-	if (c->want_out == on)
-		return;
-	if (on)
+	if (c->state == MQ_CS_AUTH)
+		ev.events = EPOLLRDHUP;
+	if (out)
 		ev.events |= EPOLLOUT;
 	if (epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		return 0;
+	mq_err("epoll_ctl(MOD, %d): %s", c->fd, strerror(errno));
+	return -1;
+}
+
+static void
+want_out(mq_conn *c, bool on)
+{
+	if (c->want_out != on && conn_mod(c, on) == 0)
 		c->want_out = on;
-	else
-		mq_err("epoll_ctl(MOD, %d): %s", c->fd, strerror(errno));
+}
+
+void
+mq__conn_watch(mq_conn *c)
+{
+	if (c->fd >= 0)
+		conn_mod(c, c->want_out);
 }
 
 /* Writes what c has queued; arms EPOLLOUT only if the kernel is full. */
@@ -136,6 +153,12 @@ conn_readable(mq_conn *c)
 static void
 conn_event(mq_conn *c, uint32_t ev)
 {
+	if (c->state == MQ_CS_AUTH) {
+		/* Gone before its check came back: the check is dropped. */
+		if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			mq__conn_close(c, SHM_SHUT_CLOSED);
+		return;
+	}
 	if (ev & EPOLLOUT && c->state != MQ_CS_CLOSING)
 		flush(c);
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -369,6 +392,59 @@ report_ready(mq_broker *b)
 	close(b->cfg->ready_fd);
 }
 
+/* ---- auth threads ---- */
+
+/* Checks done by the auth threads: each finishes its CONNECT, or is
+ * dropped when its connection went away meanwhile. */
+static void
+authq_event(mq_broker *b)
+{
+	struct mq_auth_job *j = mq_authq_done(b->authq);
+
+	while (j != NULL) {
+		struct mq_auth_job *next = j->next;
+		mq_conn            *c = j->owner;
+
+		if (j->cancelled || c == NULL) {
+			mq_plugins_check_free(j->ck);
+			free(j);
+		} else {
+			/* Judged now, against the tables of now (a reload
+			 * meanwhile only keeps the cache from learning). */
+			int r
+			    = (int) mq_plugins_check_finish(b->plugins, j->ck);
+
+			free(j);
+			mq__connect_resume(c, r);
+		}
+		j = next;
+	}
+}
+
+static int
+authq_open(mq_broker *b)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int                rc;
+
+	if (b->plugins == NULL)
+		return 0;
+	rc = mq_authq_new(
+	    &b->authq, b->cfg->auth_threads, b->cfg->auth_queue_max);
+	if (rc < 0)
+		return rc;
+	b->authq_kind = MQ_K_AUTHQ;
+	ev.data.ptr = &b->authq_kind;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, mq_authq_fd(b->authq), &ev)
+	    != 0) {
+		rc = -errno;
+		mq_err("epoll_ctl(ADD auth eventfd): %s", strerror(-rc));
+		mq_authq_free(&b->authq);
+		return rc;
+	}
+	return 0;
+}
+
 static void
 dispatch(mq_broker *b, struct epoll_event *ev)
 {
@@ -383,6 +459,9 @@ dispatch(mq_broker *b, struct epoll_event *ev)
 		break;
 	case MQ_K_SIGNAL:
 		signal_event(b, ev->data.ptr);
+		break;
+	case MQ_K_AUTHQ:
+		authq_event(b);
 		break;
 	default:
 		mq__ctl_event(b, ev->data.ptr, ev->events);
@@ -460,6 +539,8 @@ mq_broker_run(mq_broker *b)
 		return -errno;
 	}
 	rc = signals_open(b, &sig);
+	if (rc == 0)
+		rc = authq_open(b);
 	for (unsigned i = 0; rc == 0 && i < b->cfg->nlisten; i++)
 		rc = listener_open(b, &b->cfg->listen[i]);
 	snprintf(path, sizeof(path), "%s/mqttd.ctl", b->cfg->state_dir);
@@ -485,6 +566,9 @@ mq_broker_run(mq_broker *b)
 		mq__conn_close(c, SHM_SHUT_CLOSED);
 	}
 	mq_broker_sweep(b);
+	/* Every connection is gone, so every job is cancelled: this only
+	 * waits for the checks that are running. */
+	mq_authq_free(&b->authq);
 	mq__ctl_close(b);
 	for (unsigned i = 0; i < b->nlisteners; i++)
 		close(b->listeners[i].fd);

@@ -22,8 +22,9 @@
  * a log line naming file and line, and that entry does not exist.  Blank
  * lines and lines starting with '#' are skipped; for a name listed twice
  * the first entry wins.  `mqttd-passwd FILE NAME` writes such entries.
- * A password crypt(3) accepted is then remembered (creds_verify), so only
- * a user's first login and wrong passwords pay for the slow hash.
+ * A password crypt(3) accepted is then remembered (cache_mac), so only
+ * a user's first login and wrong passwords pay for the slow hash, and
+ * the broker pays it on its auth threads (mq_plugins_authenticate_begin).
  *
  * ACL file (mqttd_acl_file), one rule a line, first match wins, no match
  * allows (EMQ's acl_nomatch = allow):
@@ -79,7 +80,8 @@ struct mq_cred {
 	char    *hash;
 	unsigned line; /* first entry wins on duplicates */
 	/* HMAC of the last password crypt(3) accepted for this entry (see
-	 * creds_verify); mutable through a const mq_plugins: a cache. */
+	 * mq_plugins_check_finish); mutable through a const mq_plugins: a
+	 * cache. */
 	bool    ok_valid;
 	uint8_t ok_mac[32];
 };
@@ -515,54 +517,187 @@ password_matches(const char *hash, const char *pw, size_t pw_len)
 
 /*
  * crypt(3) is slow on purpose (SHA-512 crypt some ms, yescrypt tens to
- * hundreds), and it runs in the broker's event loop.  So a password that
- * crypt accepted is remembered as HMAC-SHA-256(random per-process key,
- * hash ++ NUL ++ password): the next CONNECT with the same password costs
- * a microsecond.  A wrong password always pays the full crypt.  The key
- * never leaves memory and a reload forgets every entry.
+ * hundreds), so a password that crypt accepted is remembered as
+ * HMAC-SHA-256(random per-process key, hash ++ NUL ++ password): the next
+ * CONNECT with the same password costs a microsecond.  A wrong password
+ * always pays the full crypt, which the broker runs on its auth threads
+ * (struct mq_auth_check), never in its event loop.  The key never leaves
+ * memory and a reload forgets every entry.
  */
 static bool
-creds_verify(
-    const mq_plugins *p, struct mq_cred *e, const char *pw, size_t pw_len)
+cache_mac(const mq_plugins *p, const char *hash, const char *pw, size_t pw_len,
+    uint8_t mac[32])
 {
-	uint8_t mac[32], d = 0;
-	bool    ok;
-
-	if (pw_len > MQ_PW_MAX || memchr(pw, '\0', pw_len) != NULL)
-		return false;
-	if (!p->cache_on
-	    || !hmac3(p->mac, p->cache_key, e->hash, strlen(e->hash), "", 1,
-	        pw, pw_len, mac))
-		return password_matches(e->hash, pw, pw_len);
-	for (int i = 0; i < 32; i++)
-		d |= (uint8_t) (mac[i] ^ e->ok_mac[i]);
-	ok = e->ok_valid && d == 0;
-	if (!ok && password_matches(e->hash, pw, pw_len)) {
-		memcpy(e->ok_mac, mac, sizeof(mac));
-		e->ok_valid = true;
-		ok = true;
-	}
-	explicit_bzero(mac, sizeof(mac));
-	return ok;
+	return p->cache_on
+	    && hmac3(p->mac, p->cache_key, hash, strlen(hash), "", 1, pw,
+	        pw_len, mac);
 }
 
-enum verdict { V_IGNORE, V_ACCEPT, V_REJECT };
-
-/* One auth plugin of the chain, as EMQ 2.3's emq_auth_username does it. */
-static enum verdict
-creds_check(const mq_plugins *p, const struct mq_creds *c, const char *key,
-    size_t key_len, const char *pw, size_t pw_len)
+static bool
+cache_hit(const struct mq_cred *e, const uint8_t mac[32])
 {
-	struct mq_cred *e;
+	uint8_t d = 0;
+
+	for (int i = 0; i < 32; i++)
+		d |= (uint8_t) (mac[i] ^ e->ok_mac[i]);
+	return e->ok_valid && d == 0;
+}
+
+/*
+ * One password check that needs crypt(3).  It owns copies of everything
+ * it needs, so neither a reload nor the client's going away can pull the
+ * hash or the password from under a thread running it.
+ */
+struct mq_auth_check {
+	enum mq_plugin_id plugin; /* whose entry, for the cache */
+	bool              mac_ok;
+	bool              ok; /* crypt's answer, once run */
+	uint8_t           mac[32];
+	char             *name; /* the entry's name (username / client id) */
+	size_t            name_len;
+	char             *hash;
+	char             *pw; /* NUL-terminated */
+	size_t            pw_len;
+};
+
+void
+mq_plugins_check_free(struct mq_auth_check *ck)
+{
+	if (ck == NULL)
+		return;
+	free(ck->name);
+	if (ck->hash != NULL) {
+		explicit_bzero(ck->hash, strlen(ck->hash));
+		free(ck->hash);
+	}
+	if (ck->pw != NULL) {
+		explicit_bzero(ck->pw, ck->pw_len);
+		free(ck->pw);
+	}
+	explicit_bzero(ck->mac, sizeof(ck->mac));
+	free(ck);
+}
+
+static struct mq_auth_check *
+check_new(enum mq_plugin_id plugin, const struct mq_cred *e, const char *pw,
+    size_t pw_len, const uint8_t *mac)
+{
+	struct mq_auth_check *ck = calloc(1, sizeof(*ck));
+
+	if (ck == NULL)
+		return NULL;
+	ck->plugin = plugin;
+	ck->name = dup_n(e->name, e->name_len);
+	ck->name_len = e->name_len;
+	ck->hash = strdup(e->hash);
+	ck->pw = dup_n(pw, pw_len);
+	ck->pw_len = pw_len;
+	if (mac != NULL) {
+		memcpy(ck->mac, mac, 32);
+		ck->mac_ok = true;
+	}
+	if (ck->name == NULL || ck->hash == NULL || ck->pw == NULL) {
+		mq_plugins_check_free(ck);
+		return NULL;
+	}
+	return ck;
+}
+
+void
+mq_plugins_check_run(struct mq_auth_check *ck)
+{
+	ck->ok = password_matches(ck->hash, ck->pw, ck->pw_len);
+}
+
+enum mq_auth_result
+mq_plugins_check_finish(const mq_plugins *p, struct mq_auth_check *ck)
+{
+	const struct mq_creds *c
+	    = ck->plugin == MQ_PLUGIN_AUTH_USERNAME ? &p->users : &p->clients;
+	struct mq_cred *e = creds_find(c, ck->name, ck->name_len);
+	bool            ok = ck->ok;
+
+	/* The verdict is the chain's at submit time; the cache learns it
+	 * only if the entry still has the hash that was checked. */
+	if (ok && ck->mac_ok && e != NULL && strcmp(e->hash, ck->hash) == 0) {
+		memcpy(e->ok_mac, ck->mac, sizeof(ck->mac));
+		e->ok_valid = true;
+	}
+	mq_plugins_check_free(ck);
+	return ok ? MQ_AUTH_ALLOW : MQ_AUTH_BAD_CREDENTIALS;
+}
+
+enum verdict { V_IGNORE, V_ACCEPT, V_REJECT, V_PENDING };
+
+/*
+ * One auth plugin of the chain, as EMQ 2.3's emq_auth_username does it.
+ * A password the cache does not know becomes *ck (V_PENDING), or, when
+ * ck is NULL, is checked here and now.
+ */
+static enum verdict
+creds_check(const mq_plugins *p, enum mq_plugin_id plugin,
+    const struct mq_creds *c, const char *key, size_t key_len, const char *pw,
+    size_t pw_len, struct mq_auth_check **ck)
+{
+	struct mq_cred       *e;
+	struct mq_auth_check *job;
+	uint8_t               mac[32];
+	bool                  mac_ok;
 
 	if (key == NULL || key_len == 0)
 		return V_IGNORE;
 	e = creds_find(c, key, key_len);
 	if (e == NULL)
 		return V_IGNORE;
-	if (pw == NULL)
+	if (pw == NULL || pw_len > MQ_PW_MAX
+	    || memchr(pw, '\0', pw_len) != NULL)
 		return V_REJECT;
-	return creds_verify(p, e, pw, pw_len) ? V_ACCEPT : V_REJECT;
+	mac_ok = cache_mac(p, e->hash, pw, pw_len, mac);
+	if (mac_ok && cache_hit(e, mac)) {
+		explicit_bzero(mac, sizeof(mac));
+		return V_ACCEPT;
+	}
+	job = check_new(plugin, e, pw, pw_len, mac_ok ? mac : NULL);
+	explicit_bzero(mac, sizeof(mac));
+	if (job == NULL) {
+		plog("calloc(auth check): %s", strerror(ENOMEM));
+		return V_REJECT;
+	}
+	if (ck != NULL) {
+		*ck = job;
+		return V_PENDING;
+	}
+	mq_plugins_check_run(job);
+	return mq_plugins_check_finish(p, job) == MQ_AUTH_ALLOW ? V_ACCEPT
+	                                                        : V_REJECT;
+}
+
+enum mq_auth_result
+mq_plugins_authenticate_begin(const mq_plugins *p, const char *client_id,
+    size_t client_id_len, const char *username, size_t username_len,
+    const char *password, size_t password_len, struct mq_auth_check **ck)
+{
+	enum verdict v = V_IGNORE;
+
+	if (ck != NULL)
+		*ck = NULL;
+	if (p->active[MQ_PLUGIN_AUTH_USERNAME])
+		v = creds_check(p, MQ_PLUGIN_AUTH_USERNAME, &p->users,
+		    username, username_len, password, password_len, ck);
+	if (v == V_IGNORE && p->active[MQ_PLUGIN_AUTH_CLIENTID])
+		v = creds_check(p, MQ_PLUGIN_AUTH_CLIENTID, &p->clients,
+		    client_id, client_id_len, password, password_len, ck);
+	switch (v) {
+	case V_ACCEPT:
+		return MQ_AUTH_ALLOW;
+	case V_REJECT:
+		return MQ_AUTH_BAD_CREDENTIALS;
+	case V_PENDING:
+		return MQ_AUTH_PENDING;
+	case V_IGNORE:
+		break;
+	}
+	return p->allow_anonymous ? MQ_AUTH_ALLOW : MQ_AUTH_NOT_AUTHORIZED;
 }
 
 enum mq_auth_result
@@ -570,23 +705,8 @@ mq_plugins_authenticate(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,
     const char *password, size_t password_len)
 {
-	enum verdict v = V_IGNORE;
-
-	if (p->active[MQ_PLUGIN_AUTH_USERNAME])
-		v = creds_check(p, &p->users, username, username_len, password,
-		    password_len);
-	if (v == V_IGNORE && p->active[MQ_PLUGIN_AUTH_CLIENTID])
-		v = creds_check(p, &p->clients, client_id, client_id_len,
-		    password, password_len);
-	switch (v) {
-	case V_ACCEPT:
-		return MQ_AUTH_ALLOW;
-	case V_REJECT:
-		return MQ_AUTH_BAD_CREDENTIALS;
-	case V_IGNORE:
-		break;
-	}
-	return p->allow_anonymous ? MQ_AUTH_ALLOW : MQ_AUTH_NOT_AUTHORIZED;
+	return mq_plugins_authenticate_begin(p, client_id, client_id_len,
+	    username, username_len, password, password_len, NULL);
 }
 
 int

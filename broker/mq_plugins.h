@@ -51,6 +51,7 @@ enum mq_auth_result {
 	MQ_AUTH_ALLOW,
 	MQ_AUTH_BAD_CREDENTIALS, /* CONNACK 4 */
 	MQ_AUTH_NOT_AUTHORIZED,  /* CONNACK 5 */
+	MQ_AUTH_PENDING,         /* _begin only: a crypt(3) check to run */
 };
 
 enum mq_acl_access { MQ_ACL_SUBSCRIBE, MQ_ACL_PUBLISH };
@@ -82,10 +83,35 @@ bool mq_plugins_active(const mq_plugins *p, enum mq_plugin_id id);
  */
 int mq_plugins_set_active(mq_plugins *p, enum mq_plugin_id id, bool active);
 
-/* username / password are NULL when absent from CONNECT. */
+/*
+ * username / password are NULL when absent from CONNECT.  Runs crypt(3)
+ * in the caller when the password is not in the cache (milliseconds):
+ * for tools, tests and the fuzzers; the broker uses _begin.
+ */
 enum mq_auth_result mq_plugins_authenticate(const mq_plugins *p,
     const char *client_id, size_t client_id_len, const char *username,
     size_t username_len, const char *password, size_t password_len);
+
+/*
+ * The same decision, minus the slow part: when it needs crypt(3) (a
+ * password the cache has not accepted before), returns MQ_AUTH_PENDING
+ * and *ck, a check that owns copies of the hash and the password.  Run
+ * it on any thread with mq_plugins_check_run (it touches nothing but
+ * *ck), then judge it on the caller's thread with
+ * mq_plugins_check_finish, which frees it: ALLOW or BAD_CREDENTIALS, as
+ * the plugin state was when the check began (a later reload or switch
+ * does not change it; the cache learns the password only if the entry
+ * still has the same hash).  mq_plugins_check_free drops a check unjudged.
+ */
+struct mq_auth_check;
+enum mq_auth_result mq_plugins_authenticate_begin(const mq_plugins *p,
+    const char *client_id, size_t client_id_len, const char *username,
+    size_t username_len, const char *password, size_t password_len,
+    struct mq_auth_check **ck);
+void                mq_plugins_check_run(struct mq_auth_check *ck);
+enum mq_auth_result mq_plugins_check_finish(
+    const mq_plugins *p, struct mq_auth_check *ck);
+void mq_plugins_check_free(struct mq_auth_check *ck);
 
 bool mq_plugins_acl_check(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,

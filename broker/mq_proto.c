@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include "broker/mq_authq.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 
@@ -355,6 +356,7 @@ mq__conn_close(mq_conn *c, enum shm_shutdown why)
 		if (c->state == MQ_CS_CLOSING) /* the send overflowed */
 			return;
 	}
+	mq__conn_auth_cancel(c); /* its crypt(3) is of no use now */
 	c->was_connected = c->state == MQ_CS_CONNECTED;
 	c->state = MQ_CS_CLOSING;
 	c->why = (uint8_t) why;
@@ -443,7 +445,7 @@ ka_fire(mq_timer *t)
 	mq_broker *b = c->b;
 	uint64_t   now = mq_now_ms(), limit;
 
-	if (c->state == MQ_CS_NEW) {
+	if (c->state == MQ_CS_NEW || c->state == MQ_CS_AUTH) {
 		mq__conn_close(c, SHM_SHUT_KEEPALIVE_TIMEOUT);
 		return;
 	}
@@ -517,17 +519,88 @@ send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
 	b->metrics[SHM_M_PACKETS_CONNACK]++;
 }
 
+/* connect_auth's answers besides CONNACK return codes. */
+enum { CONNECT_PENDING = -1, CONNECT_BUSY = -2 };
+
+void
+mq__conn_auth_cancel(mq_conn *c)
+{
+	if (c->auth == NULL)
+		return;
+	mq_authq_cancel(c->b->authq, c->auth);
+	c->auth->owner = NULL;
+	c->auth = NULL;
+}
+
+/*
+ * Hands ck to the auth threads and parks c in MQ_CS_AUTH with a copy of
+ * its CONNECT (c->cur_pkt), to be decoded again by mq__connect_resume.
+ * A full queue refuses the client (server busy), logged once per burst.
+ */
+static int
+connect_defer(mq_conn *c, struct mq_auth_check *ck)
+{
+	mq_broker          *b = c->b;
+	struct mq_auth_job *j = malloc(sizeof(*j));
+	uint8_t            *raw = malloc(c->cur_len ? c->cur_len : 1);
+
+	if (j == NULL || raw == NULL || c->cur_pkt == NULL) {
+		mq_err("auth check: %s", strerror(ENOMEM));
+		mq_plugins_check_free(ck);
+		free(j);
+		free(raw);
+		return MQ_CONNACK_UNAVAILABLE;
+	}
+	j->ck = ck;
+	j->owner = c;
+	if (mq_authq_submit(b->authq, j) < 0) {
+		if (!b->auth_busy)
+			mq_warn("auth queue full (%u checks waiting): "
+			        "refusing CONNECTs with server busy",
+			    b->cfg->auth_queue_max);
+		b->auth_busy = true;
+		b->auth_busy_refused++;
+		mq_plugins_check_free(ck);
+		free(j);
+		free(raw);
+		return CONNECT_BUSY;
+	}
+	if (b->auth_busy) {
+		mq_info("auth queue has room again: %llu CONNECTs were "
+		        "refused with server busy",
+		    (unsigned long long) b->auth_busy_refused);
+		b->auth_busy = false;
+		b->auth_busy_refused = 0;
+	}
+	memcpy(raw, c->cur_pkt, c->cur_len);
+	c->connect_raw = raw;
+	c->connect_len = (uint32_t) c->cur_len;
+	c->auth = j;
+	c->state = MQ_CS_AUTH;
+	mq__conn_watch(c);
+	return CONNECT_PENDING;
+}
+
 static int
 connect_auth(
     mq_conn *c, const struct mq_connect *k, const char *id, size_t idlen)
 {
-	enum mq_auth_result r;
+	struct mq_auth_check *ck = NULL;
+	enum mq_auth_result   r;
 
 	if (c->b->plugins == NULL)
 		return MQ_CONNACK_ACCEPTED;
-	r = mq_plugins_authenticate(c->b->plugins, id, idlen,
-	    k->has_username ? k->username.ptr : NULL, k->username.len,
-	    k->has_password ? k->password.ptr : NULL, k->password.len);
+	if (c->auth_rc != 0) { /* back from the auth threads */
+		r = (enum mq_auth_result)(c->auth_rc - 1);
+		c->auth_rc = 0;
+	} else {
+		r = mq_plugins_authenticate_begin(c->b->plugins, id, idlen,
+		    k->has_username ? k->username.ptr : NULL, k->username.len,
+		    k->has_password ? k->password.ptr : NULL, k->password.len,
+		    c->b->authq != NULL ? &ck : NULL);
+	}
+	if (r == MQ_AUTH_PENDING)
+		return connect_defer(c, ck);
 	if (r == MQ_AUTH_BAD_CREDENTIALS)
 		return MQ_CONNACK_BAD_CREDENTIAL;
 	if (r == MQ_AUTH_NOT_AUTHORIZED)
@@ -699,6 +772,15 @@ on_connect(mq_conn *c, const mq_packet *pkt)
 		    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
 	}
 	rc = connect_auth(c, k, id, idlen);
+	if (rc == CONNECT_PENDING)
+		return; /* mq__connect_resume goes on */
+	if (rc == CONNECT_BUSY) {
+		if (c->proto != 5)
+			return refuse(
+			    c, MQ_CONNACK_UNAVAILABLE, SHM_SHUT_AUTH_FAILED);
+		send_connack_rc5(c, MQ_RC_SERVER_BUSY);
+		return mq__conn_close(c, SHM_SHUT_AUTH_FAILED);
+	}
 	if (rc != MQ_CONNACK_ACCEPTED) {
 		mq_info("client %.*s (%s) refused: CONNACK %d", (int) idlen,
 		    id, peer_str(c, p, sizeof(p)), rc);
@@ -1194,8 +1276,17 @@ mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
 			mq__conn_close(c, SHM_SHUT_MALFORMED);
 			break;
 		}
+		c->cur_pkt = buf + off;
+		c->cur_len = n;
 		off += n;
 		handle(c, &pkt);
+		c->cur_pkt = NULL;
+		if (c->state == MQ_CS_AUTH) {
+			/* Nothing more until the CONNECT is answered: the
+			 * rest waits in c->in. */
+			*used = off;
+			return 0;
+		}
 	}
 	*used = len;
 	return 0;
@@ -1263,6 +1354,51 @@ mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n)
 }
 
 void
+mq__connect_resume(mq_conn *c, int auth_result)
+{
+	struct mq_buf *in = &c->in;
+	mq_packet      pkt;
+	size_t         n, used;
+	enum mq_rc     rc;
+
+	c->auth = NULL;
+	if (c->state != MQ_CS_AUTH)
+		return;
+	/* The same bytes decode the same way; this time connect_auth takes
+	 * the verdict instead of asking the plugins. */
+	c->state = MQ_CS_NEW;
+	c->auth_rc = (uint8_t) (auth_result + 1);
+	rc = mq_decode_v(c->connect_raw, c->connect_len,
+	    c->b->cfg->max_packet_size, 0, &pkt, &n);
+	if (rc == MQ_OK && pkt.type == MQ_CONNECT) {
+		c->cur_pkt = c->connect_raw;
+		c->cur_len = n;
+		on_connect(c, &pkt);
+		c->cur_pkt = NULL;
+	} else {
+		mq__conn_close(c, SHM_SHUT_ERROR);
+	}
+	c->auth_rc = 0;
+	free(c->connect_raw);
+	c->connect_raw = NULL;
+	c->connect_len = 0;
+	if (c->state == MQ_CS_CLOSING)
+		return;
+	mq__conn_watch(c);
+	/* What the client sent behind its CONNECT. */
+	if (in->len == 0)
+		return;
+	mq__conn_input(c, in->p, in->len, &used);
+	if (used == in->len || c->state == MQ_CS_CLOSING) {
+		free(in->p);
+		memset(in, 0, sizeof(*in));
+	} else if (used > 0) {
+		memmove(in->p, in->p + used, in->len - used);
+		in->len -= (uint32_t) used;
+	}
+}
+
+void
 mq__conn_free(mq_conn *c)
 {
 	mq_broker *b = c->b;
@@ -1288,6 +1424,8 @@ mq__conn_free(mq_conn *c)
 		close(c->fd);
 	}
 	mq_timer_cancel(&b->timers, &c->ka);
+	mq__conn_auth_cancel(c);
+	free(c->connect_raw);
 	mq__msg_unref(c->will);
 	if (c->oalias != NULL) {
 		for (int i = 0; i < MQ_OUT_ALIAS_MAX; i++)

@@ -662,6 +662,67 @@ T_TEST(auth_verify_cache)
 	mq_plugins_free(&p);
 }
 
+/* The broker's split check: _begin hands out the crypt part, which runs
+ * apart (here: inline) and is judged by _finish.  A cache hit never goes
+ * pending; the verdict is the one of submit time, and a reload meanwhile
+ * keeps the cache from learning a password for a replaced hash. */
+T_TEST(auth_begin_run_finish)
+{
+	const char           *uf = tmp_path("users");
+	char                  h[256], text[512];
+	mq_plugins           *p;
+	struct mq_auth_check *ck = NULL;
+
+	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw-one", true) > 0);
+	snprintf(text, sizeof(text), "yuri:%s\n", h);
+	write_text(uf, text);
+	p = make(NULL, uf, NULL, NULL, false);
+	T_EQ(mq_plugins_set_active(p, MQ_PLUGIN_AUTH_USERNAME, true), 0);
+	/* nothing slow to do: answered at once, no check */
+	T_EQ(mq_plugins_authenticate_begin(p, S("c"), S("zed"), S("x"), &ck),
+	    MQ_AUTH_NOT_AUTHORIZED);
+	T_ASSERT(ck == NULL);
+	T_EQ(mq_plugins_authenticate_begin(p, S("c"), S("yuri"), NULL, 0, &ck),
+	    MQ_AUTH_BAD_CREDENTIALS);
+	T_ASSERT(ck == NULL);
+	/* wrong password: pending, then refused */
+	T_EQ(mq_plugins_authenticate_begin(
+	         p, S("c"), S("yuri"), S("nope"), &ck),
+	    MQ_AUTH_PENDING);
+	T_ASSERT(ck != NULL);
+	mq_plugins_check_run(ck);
+	T_EQ(mq_plugins_check_finish(p, ck), MQ_AUTH_BAD_CREDENTIALS);
+	/* right password: pending, allowed, then cached (no check) */
+	T_EQ(mq_plugins_authenticate_begin(
+	         p, S("c"), S("yuri"), S("pw-one"), &ck),
+	    MQ_AUTH_PENDING);
+	mq_plugins_check_run(ck);
+	T_EQ(mq_plugins_check_finish(p, ck), MQ_AUTH_ALLOW);
+	ck = NULL;
+	T_EQ(mq_plugins_authenticate_begin(
+	         p, S("c"), S("yuri"), S("pw-one"), &ck),
+	    MQ_AUTH_ALLOW);
+	T_ASSERT(ck == NULL);
+	/* a check begun before a reload that replaced the hash: judged as
+	 * begun, but the new entry does not learn the old password */
+	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw-two", true) > 0);
+	snprintf(text, sizeof(text), "yuri:%s\n", h);
+	write_text(uf, text);
+	T_EQ(mq_plugins_reload(p), 0);
+	T_EQ(mq_plugins_authenticate_begin(
+	         p, S("c"), S("yuri"), S("pw-one"), &ck),
+	    MQ_AUTH_PENDING);
+	T_EQ(mq_plugins_reload(p), 0);
+	mq_plugins_check_run(ck);
+	T_EQ(mq_plugins_check_finish(p, ck), MQ_AUTH_BAD_CREDENTIALS);
+	T_EQ(mq_plugins_authenticate_begin(
+	         p, S("c"), S("yuri"), S("pw-two"), &ck),
+	    MQ_AUTH_PENDING);
+	/* dropped unjudged (the client went away): nothing leaks */
+	mq_plugins_check_free(ck);
+	mq_plugins_free(&p);
+}
+
 static const struct t_case cases[] = {
 	T_ENTRY(names_and_find),
 	T_ENTRY(defaults_without_state_file),
@@ -680,6 +741,7 @@ static const struct t_case cases[] = {
 	T_ENTRY(acl_reload_and_missing),
 	T_ENTRY(write_file_atomic),
 	T_ENTRY(auth_verify_cache),
+	T_ENTRY(auth_begin_run_finish),
 };
 
 T_MAIN(cases)
