@@ -436,6 +436,20 @@ def err(r, code):
     return r.body["message"]
 
 
+def children(pid):
+    """The pids of pid's live (not zombie) children."""
+    kids = set()
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.add(int(d))
+    return kids
+
+
 def wait_for(fn, timeout=5.0):
     """fn() once it is truthy, or its last value after timeout s."""
     deadline = time.monotonic() + timeout

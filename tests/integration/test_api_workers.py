@@ -13,7 +13,7 @@ import socket
 import struct
 import time
 
-from stack import Stack, wait_for
+from stack import Stack, children, wait_for
 
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
 KEEP_CONN = 1
@@ -76,16 +76,7 @@ def worker(st):
     master = st.pid("mqttd-api")
 
     def kids():
-        out = []
-        for d in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, ValueError):
-                continue
-            if int(fields[1]) == master and fields[0] != "Z":
-                out.append(int(d))
-        return out
+        return sorted(children(master))
     ws = wait_for(lambda: len(kids()) == 1 and kids())
     assert ws
     return ws[0]
