@@ -1315,6 +1315,24 @@ keep_partial(mq_conn *c, const uint8_t *p, size_t n, size_t need)
 	in->len = (uint32_t) n;
 }
 
+/* Handles the packets held in c->in and keeps only what is left of a
+ * partial one. */
+static void
+input_buffered(mq_conn *c)
+{
+	struct mq_buf *in = &c->in;
+	size_t         used;
+
+	mq__conn_input(c, in->p, in->len, &used);
+	if (used == in->len || c->state == MQ_CS_CLOSING) {
+		free(in->p);
+		memset(in, 0, sizeof(*in));
+	} else if (used > 0) {
+		memmove(in->p, in->p + used, in->len - used);
+		in->len -= (uint32_t) used;
+	}
+}
+
 int
 mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n)
 {
@@ -1341,15 +1359,7 @@ mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n)
 	}
 	memcpy(in->p + in->len, data, n);
 	in->len += (uint32_t) n;
-	need = mq__conn_input(c, in->p, in->len, &used);
-	if (used == in->len || c->state == MQ_CS_CLOSING) {
-		free(in->p);
-		memset(in, 0, sizeof(*in));
-	} else if (used > 0) {
-		memmove(in->p, in->p + used, in->len - used);
-		in->len -= (uint32_t) used;
-		(void) need;
-	}
+	input_buffered(c);
 	return 0;
 }
 
@@ -1358,7 +1368,7 @@ mq__connect_resume(mq_conn *c, int auth_result)
 {
 	struct mq_buf *in = &c->in;
 	mq_packet      pkt;
-	size_t         n, used;
+	size_t         n;
 	enum mq_rc     rc;
 
 	c->auth = NULL;
@@ -1386,16 +1396,8 @@ mq__connect_resume(mq_conn *c, int auth_result)
 		return;
 	mq__conn_watch(c);
 	/* What the client sent behind its CONNECT. */
-	if (in->len == 0)
-		return;
-	mq__conn_input(c, in->p, in->len, &used);
-	if (used == in->len || c->state == MQ_CS_CLOSING) {
-		free(in->p);
-		memset(in, 0, sizeof(*in));
-	} else if (used > 0) {
-		memmove(in->p, in->p + used, in->len - used);
-		in->len -= (uint32_t) used;
-	}
+	if (in->len != 0)
+		input_buffered(c);
 }
 
 void
