@@ -129,13 +129,29 @@ mq__send(mq_conn *c, const void *p, size_t n)
 	out_commit(c, n);
 }
 
+/* The end of writing any PUBLISH whose head (h bytes, total in all) is
+ * at d: the payload after the head, the commit, and what a sent PUBLISH
+ * counts. */
+static void
+publish_commit(mq_conn *c, uint8_t *d, size_t h, const uint8_t *payload,
+    uint32_t plen, size_t total, uint8_t qos)
+{
+	static const enum shm_metric sent[3] = { SHM_M_MESSAGES_QOS0_SENT,
+		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
+
+	if (plen)
+		memcpy(d + h, payload, plen);
+	out_commit(c, total);
+	c->b->metrics[SHM_M_PACKETS_PUBLISH_SENT]++;
+	c->b->metrics[SHM_M_MESSAGES_SENT]++;
+	c->b->metrics[sent[qos]]++;
+}
+
 void
 mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
     uint16_t pid)
 {
-	static const enum shm_metric sent[3] = { SHM_M_MESSAGES_QOS0_SENT,
-		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
 	size_t   need = MQ_PUBLISH_HDR_MAX + (size_t) tlen + plen, total, h;
 	uint8_t *d;
 
@@ -143,12 +159,7 @@ mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
 		return;
 	h = mq_encode_publish_head(
 	    d, topic, tlen, plen, qos, retain, dup, pid, &total);
-	if (plen)
-		memcpy(d + h, payload, plen);
-	out_commit(c, total);
-	c->b->metrics[SHM_M_PACKETS_PUBLISH_SENT]++;
-	c->b->metrics[SHM_M_MESSAGES_SENT]++;
-	c->b->metrics[sent[qos]]++;
+	publish_commit(c, d, h, payload, plen, total, qos);
 }
 
 /* Remaining Message Expiry in whole seconds, rounded up. */
@@ -235,12 +246,10 @@ mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
     uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
     uint32_t sub_id)
 {
-	static const enum shm_metric sent[3] = { SHM_M_MESSAGES_QOS0_SENT,
-		SHM_M_MESSAGES_QOS1_SENT, SHM_M_MESSAGES_QOS2_SENT };
-	size_t                       need, total, h;
-	uint8_t                     *d;
-	uint16_t                     alias = 0;
-	bool                         known = false;
+	size_t   need, total, h;
+	uint8_t *d;
+	uint16_t alias = 0;
+	bool     known = false;
 
 	need = MQ_PUBLISH5_HDR_MAX + (size_t) tlen + props_len + plen;
 	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
@@ -254,12 +263,7 @@ mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
 	    retain, dup, pid, expire_at != 0,
 	    expire_at ? expiry_left(expire_at) : 0, sub_id, alias, props,
 	    props_len, &total);
-	if (plen)
-		memcpy(d + h, payload, plen);
-	out_commit(c, total);
-	c->b->metrics[SHM_M_PACKETS_PUBLISH_SENT]++;
-	c->b->metrics[SHM_M_MESSAGES_SENT]++;
-	c->b->metrics[sent[qos]]++;
+	publish_commit(c, d, h, payload, plen, total, qos);
 }
 
 static const enum shm_metric ack_metric[] = {
