@@ -9,6 +9,9 @@
 #ifndef API_H
 #define API_H
 
+#include <stdint.h>
+#include <time.h>
+
 enum api_code {
 	API_OK = 0,
 	API_EBADRPC = 101,     /* broker down, no reply, unknown node */
@@ -36,5 +39,15 @@ struct api_err {
 /* Sets e's code and printf-formatted message; returns code. */
 int api_err_set(struct api_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* clk (CLOCK_MONOTONIC, or _COARSE where a tick is close enough) in ms. */
+static inline int64_t
+api_clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif

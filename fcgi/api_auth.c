@@ -8,6 +8,7 @@
 
 #include "fcgi/api_auth.h"
 
+#include "fcgi/api.h"
 #include "fcgi/api_http.h"
 #include "fcgi/api_users.h"
 
@@ -46,15 +47,6 @@ struct api_auth {
 	_Atomic int64_t      checked_ms;
 	struct slot          slots[AUTH_SLOTS];
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 enum refresh_mode {
 	REFRESH_RATE,  /* stat at most every API_AUTH_CHECK_MS */
@@ -118,7 +110,7 @@ api_auth_free(api_auth **ap)
 static void
 refresh(api_auth *a, enum refresh_mode mode)
 {
-	int64_t              now = mono_ms();
+	int64_t              now = api_clock_ms(CLOCK_MONOTONIC);
 	struct api_users_sig sig;
 	api_users           *u = NULL, *old;
 

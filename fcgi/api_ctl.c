@@ -19,15 +19,6 @@
 
 #define CTL_REPLY_MAX 65536
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until the deadline; 0, or -ETIMEDOUT/-errno. */
 static int
 wait_fd(int fd, short events, int64_t deadline)
@@ -37,7 +28,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	int           n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - api_clock_ms(CLOCK_MONOTONIC);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&p, 1, (int) left);
@@ -162,11 +153,11 @@ api_ctl_call(
     const char *path, json_object *cmd, int timeout_ms, struct api_err *e)
 {
 	static __thread char reply[CTL_REPLY_MAX];
-	int64_t              deadline = now_ms() + timeout_ms;
-	const char          *req;
-	size_t               len;
-	char                *line;
-	int                  fd, rc;
+	int64_t     deadline = api_clock_ms(CLOCK_MONOTONIC) + timeout_ms;
+	const char *req;
+	size_t      len;
+	char       *line;
+	int         fd, rc;
 
 	req = json_object_to_json_string_length(cmd,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);

@@ -101,15 +101,6 @@ free_caps(struct hctx *h)
 	h->id_len = 0;
 }
 
-static int64_t
-coarse_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Maps or refreshes this thread's segment view and sets h->up and
  * h->node.  The check (a few system calls) runs at most every
@@ -121,7 +112,7 @@ static void
 segment_refresh(struct hctx *h, bool fresh)
 {
 	struct api_thread *t = h->t;
-	int64_t            now = coarse_ms();
+	int64_t            now = api_clock_ms(CLOCK_MONOTONIC_COARSE);
 	int                rc = -ENOENT;
 
 	if (fresh || t->shm == NULL
