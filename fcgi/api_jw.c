@@ -317,38 +317,45 @@ api_jw_array_end(struct api_jw *w)
 	end(w, ']', false);
 }
 
+/*
+ * What goes before a key: ',' after a sibling, else '\0'; the key's value
+ * comes next.  Returns -1 (and fails the writer) outside an object or
+ * where a value is due.
+ */
+static int
+before_key(struct api_jw *w)
+{
+	uint64_t b = BIT(w->depth);
+	int      c;
+
+	if (w->err)
+		return -1;
+	if (w->depth == 0 || w->after_key || !(w->is_object & b)) {
+		misuse(w);
+		return -1;
+	}
+	c = (w->nonempty & b) ? ',' : '\0';
+	w->nonempty |= b;
+	w->after_key = true;
+	return c;
+}
+
 void
 api_jw_key(struct api_jw *w, const char *k)
 {
-	uint64_t b = BIT(w->depth);
-	char     pre;
+	int pre = before_key(w);
 
-	if (w->err)
-		return;
-	if (w->depth == 0 || w->after_key || !(w->is_object & b)) {
-		misuse(w);
-		return;
-	}
-	pre = (w->nonempty & b) ? ',' : '\0';
-	w->nonempty |= b;
-	put_str(w, pre, k, strlen(k), ':');
-	w->after_key = true;
+	if (pre >= 0)
+		put_str(w, (char) pre, k, strlen(k), ':');
 }
 
 void
 api_jw_key_quoted(struct api_jw *w, const char *quoted, size_t n)
 {
-	uint64_t b = BIT(w->depth);
+	int pre = before_key(w);
 
-	if (w->err)
-		return;
-	if (w->depth == 0 || w->after_key || !(w->is_object & b)) {
-		misuse(w);
-		return;
-	}
-	put_raw(w, (w->nonempty & b) ? ',' : '\0', quoted, n);
-	w->nonempty |= b;
-	w->after_key = true;
+	if (pre >= 0)
+		put_raw(w, (char) pre, quoted, n);
 }
 
 void
