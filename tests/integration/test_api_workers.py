@@ -46,22 +46,28 @@ def request(method, uri, body=b"", auth=None, role=1):
     return out + record(STDIN, b"")
 
 
-def answer(sock):
-    """The STDOUT of one request, up to its END_REQUEST."""
-    buf, out = b"", b""
+def stdout_records(sock):
+    """The STDOUT records' contents of one answer, up to END_REQUEST
+    (which must come last and alone)."""
+    buf, out = b"", []
     while True:
         while len(buf) < 8 or len(buf) < 8 + sum(
                 struct.unpack("!BBHHBB", buf[:8])[3:5]):
             chunk = sock.recv(65536)
-            if not chunk:
-                raise EOFError("connection closed before END_REQUEST")
+            assert chunk, "connection closed before END_REQUEST"
             buf += chunk
         _, typ, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
         content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
         if typ == STDOUT:
-            out += content
+            out.append(content)
         elif typ == END:
-            return out.decode()
+            assert buf == b"", "bytes after END_REQUEST"
+            return out
+
+
+def answer(sock):
+    """The STDOUT of one request, up to its END_REQUEST."""
+    return b"".join(stdout_records(sock)).decode()
 
 
 def connect(st, timeout=10):
@@ -171,25 +177,6 @@ def test_connections_ending_badly():
         c.close()
         assert worker(st) == w
         assert wait_for(lambda: nfds(w) <= base), (nfds(w), base)
-
-
-def stdout_records(sock):
-    """The STDOUT records' contents of one answer, up to END_REQUEST
-    (which must come last and alone)."""
-    buf, out = b"", []
-    while True:
-        while len(buf) < 8 or len(buf) < 8 + sum(
-                struct.unpack("!BBHHBB", buf[:8])[3:5]):
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed before END_REQUEST"
-            buf += chunk
-        _, typ, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
-        content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-        if typ == STDOUT:
-            out.append(content)
-        elif typ == END:
-            assert buf == b"", "bytes after END_REQUEST"
-            return out
 
 
 def test_answer_past_64k_is_framed_and_the_connection_kept():
