@@ -64,7 +64,10 @@ def round_trips(c, seconds):
 def test_wrong_password_loop_does_not_stall_others(broker_factory):
     """Six processes loop CONNECT with a wrong password for a yescrypt
     user; an already connected client's round trips stay under 50 ms
-    (synchronous crypt in the loop made them tens of ms each)."""
+    (synchronous crypt in the loop made every one of them tens of ms).
+    Judged at the 90th percentile: on a shared 2-core machine one round
+    trip may lose the CPU to another process for longer than that, which
+    says nothing about the broker; a loop that runs crypt delays them all."""
     b = auth_broker(broker_factory)
     probe = m.connected(b.port, "probe", username="bob", password="bob-pw")
     ctx = multiprocessing.get_context("fork")
@@ -86,12 +89,14 @@ def test_wrong_password_loop_does_not_stall_others(broker_factory):
         for p in procs:
             p.join(15)
     probe.close()
-    worst = max(rtts)
-    print("round trips: %d, max %.1f ms; wrong passwords answered: %d" %
-          (len(rtts), worst * 1000, refused))
+    rtts.sort()
+    p90 = rtts[int(len(rtts) * 0.9)]
+    print("round trips: %d, p90 %.1f ms, max %.1f ms; wrong passwords "
+          "answered: %d" % (len(rtts), p90 * 1000, rtts[-1] * 1000, refused))
     assert refused >= 10, "the hammers were not answered (%d)" % refused
-    assert worst < 0.050, "round trip of %.1f ms while crypt ran" % (
-        worst * 1000)
+    assert len(rtts) >= 20, "only %d round trips in 2 s" % len(rtts)
+    assert p90 < 0.050, "p90 round trip of %.1f ms while crypt ran" % (
+        p90 * 1000)
 
 
 def test_connack_codes_and_cache(broker_factory):
