@@ -10,7 +10,8 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_broker.c broker/mq_broker.h broker/mq_int.h \
 	broker/mq_session.c broker/mq_proto.c broker/mq_net.c \
 	broker/mq_ctl.c broker/mq_plugins.c broker/mq_plugins.h \
-	broker/mq_authq.c broker/mq_authq.h
+	broker/mq_authq.c broker/mq_authq.h broker/mq_cluster.c \
+	broker/mq_cluster.h
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
 
 bin_PROGRAMS += mqttd
@@ -44,7 +45,7 @@ MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \
 	broker/mq_timer.c broker/mq_config.c broker/mq_log.c \
 	broker/mq_broker.c broker/mq_session.c broker/mq_proto.c \
 	broker/mq_net.c broker/mq_ctl.c broker/mq_plugins.c \
-	broker/mq_authq.c collector/col.c collector/col_tables.c shm/shm_names.c \
+	broker/mq_authq.c broker/mq_cluster.c collector/col.c collector/col_tables.c shm/shm_names.c \
 	shm/shm_reader.c shm/shm_tables.c
 FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c

@@ -252,6 +252,16 @@ route_one(struct mq_trie_entry *e, void *arg)
 void
 mq__publish(mq_broker *b, struct mq_pub *p)
 {
+	/* First, while p's bytes are still where they came in (routing may
+	 * move them into a message it then drops). */
+	if (b->cluster.published != NULL)
+		mq__cluster_published(b, p);
+	mq__route_local(b, p);
+}
+
+void
+mq__route_local(mq_broker *b, struct mq_pub *p)
+{
 	if (p->retain && mq__plugin_active(b, MQ_PLUGIN_RETAINER))
 		retain_store(b, p);
 	p->matched = 0;

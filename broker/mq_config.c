@@ -58,6 +58,8 @@ static const struct key keys[] = {
 	{ "segment_subscriptions", K_U32, F(seg_subscriptions), "capacity" },
 	{ "segment_routes", K_U32, F(seg_routes), "segment capacity" },
 	{ "segment_string_bytes", K_U64, F(seg_string_bytes), "arena bytes" },
+	{ "cluster_nats", K_STR, F(cluster_nats),
+	    "nats://HOST:PORT[,...]: join the cluster (--with-cluster)" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -389,5 +391,6 @@ mq_config_fini(mq_config *c)
 	free(c->username_file);
 	free(c->clientid_file);
 	free(c->acl_file);
+	free(c->cluster_nats);
 	memset(c, 0, sizeof(*c));
 }

@@ -46,6 +46,7 @@ typedef struct mq_config {
 	uint32_t         seg_clients, seg_sessions, seg_subscriptions;
 	uint32_t         seg_routes;
 	uint64_t         seg_string_bytes;
+	char            *cluster_nats; /* NATS URLs; NULL: single node */
 } mq_config;
 
 /*

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "broker/mq_broker.h"
+#include "broker/mq_cluster.h"
 #include "broker/mq_codec.h"
 #include "broker/mq_hash.h"
 #include "broker/mq_log.h"
@@ -32,7 +33,8 @@ enum mq_kind {
 	MQ_K_SIGNAL,
 	MQ_K_CTL,
 	MQ_K_CTL_CONN,
-	MQ_K_AUTHQ
+	MQ_K_AUTHQ,
+	MQ_K_CLUSTER
 };
 
 /*
@@ -314,6 +316,9 @@ struct mq_broker {
 	uint8_t          authq_kind; /* MQ_K_AUTHQ: its epoll tag */
 	bool             auth_busy;  /* a server-busy burst is on */
 	uint64_t         auth_busy_refused;
+	/* The cluster's hooks (all NULL without one, mq_cluster.h). */
+	struct mq_cluster_hooks cluster;
+	uint8_t                 cluster_kind; /* MQ_K_CLUSTER: epoll tag */
 };
 
 static inline void
@@ -337,8 +342,11 @@ mq__msg_ref(mq_msg *m)
 void    mq__msg_unref(mq_msg *m);
 mq_msg *mq__pub_hold(struct mq_pub *p); /* NULL on ENOMEM */
 void    mq__pub_from_msg(struct mq_pub *p, mq_msg *m);
-/* Stores retained (if the retainer is on) and routes to subscribers. */
+/* Stores retained (if the retainer is on), routes to subscribers, and
+ * hands the message to the cluster, if any. */
 void mq__publish(mq_broker *b, struct mq_pub *p);
+/* mq__publish without the cluster: a message from another node. */
+void mq__route_local(mq_broker *b, struct mq_pub *p);
 void mq__retained_deliver(mq_broker *b, struct mq_sub *sub);
 bool mq__plugin_active(const mq_broker *b, int id);
 void mq__stats_update(mq_broker *b);
@@ -424,6 +432,10 @@ void mq__conn_pending(mq_conn *c);
 /* Re-arms c's epoll events for its state (MQ_CS_AUTH: hang-up only). */
 void mq__conn_watch(mq_conn *c);
 void mq__flush_all(mq_broker *b);
+
+/* mq_cluster.c: the hooks, called only when registered. */
+void mq__cluster_route(mq_broker *b, const struct mq_sub *sub, bool added);
+void mq__cluster_published(mq_broker *b, const struct mq_pub *p);
 
 /* mq_ctl.c */
 int  mq__ctl_open(mq_broker *b, const char *path);

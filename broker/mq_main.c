@@ -10,6 +10,9 @@
 #include "broker/mq_log.h"
 #include "broker/mq_plugins.h"
 #include "collector/col.h"
+#ifdef MQTTD_CLUSTER
+#include "cluster/cl_link.h"
+#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -74,11 +77,14 @@ open_segment(const mq_config *cfg, const char *dir, col **out)
 int
 main(int argc, char **argv)
 {
-	mq_config                cfg;
-	char                     dir[PATH_MAX], st[PATH_MAX + 32];
-	col                     *c = NULL;
-	mq_plugins              *pl = NULL;
-	mq_broker               *b = NULL;
+	mq_config   cfg;
+	char        dir[PATH_MAX], st[PATH_MAX + 32];
+	col        *c = NULL;
+	mq_plugins *pl = NULL;
+	mq_broker  *b = NULL;
+#ifdef MQTTD_CLUSTER
+	struct cl_link *cl = NULL;
+#endif
 	struct mq_plugins_config pc;
 	int                      rc;
 
@@ -105,12 +111,25 @@ main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = mq_broker_new(&b, &cfg, c, pl);
+	if (rc == 0 && cfg.cluster_nats != NULL) {
+#ifdef MQTTD_CLUSTER
+		rc = cl_link_new(&cl, b, cfg.cluster_nats, cfg.node);
+#else
+		mq_err("cluster_nats is set, but this mqttd was built "
+		       "without the cluster (./configure --with-cluster)");
+		rc = -ENOTSUP;
+#endif
+	}
 	if (rc == 0) {
 		mq_info("mqttd %s node %s, state dir %s%s", PACKAGE_VERSION,
 		    cfg.node, dir, c ? "" : ", no segment");
 		rc = mq_broker_run(b);
 	}
+	/* The broker's teardown still calls the cluster's hooks. */
 	mq_broker_free(&b);
+#ifdef MQTTD_CLUSTER
+	cl_link_free(&cl);
+#endif
 	mq_plugins_free(&pl);
 	if (c != NULL)
 		col_close(&c);

@@ -445,6 +445,23 @@ authq_open(mq_broker *b)
 	return 0;
 }
 
+/* The cluster's fd, when one is registered (mq_cluster.h). */
+static int
+cluster_open(mq_broker *b)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (b->cluster.event == NULL)
+		return 0;
+	b->cluster_kind = MQ_K_CLUSTER;
+	ev.data.ptr = &b->cluster_kind;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->cluster.fd, &ev) != 0) {
+		mq_err("epoll_ctl(ADD cluster fd): %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static void
 dispatch(mq_broker *b, struct epoll_event *ev)
 {
@@ -462,6 +479,9 @@ dispatch(mq_broker *b, struct epoll_event *ev)
 		break;
 	case MQ_K_AUTHQ:
 		authq_event(b);
+		break;
+	case MQ_K_CLUSTER:
+		b->cluster.event(b->cluster.ctx);
 		break;
 	default:
 		mq__ctl_event(b, ev->data.ptr, ev->events);
@@ -541,6 +561,8 @@ mq_broker_run(mq_broker *b)
 	rc = signals_open(b, &sig);
 	if (rc == 0)
 		rc = authq_open(b);
+	if (rc == 0)
+		rc = cluster_open(b);
 	for (unsigned i = 0; rc == 0 && i < b->cfg->nlisten; i++)
 		rc = listener_open(b, &b->cfg->listen[i]);
 	snprintf(path, sizeof(path), "%s/mqttd.ctl", b->cfg->state_dir);

@@ -209,7 +209,8 @@ sub_unlink(mq_session *s, struct mq_sub *sub)
 		    && sub->te.prev == NULL)
 			col_route_removed(b->col, *route);
 	}
-	mq_trie_remove(b->trie, &sub->te);
+	if (mq_trie_remove(b->trie, &sub->te) == 1 && b->cluster.event)
+		mq__cluster_route(b, sub, false);
 	if (sub->group != NULL)
 		group_leave(b, sub);
 	s->nsubs--;
@@ -411,6 +412,8 @@ mq__subscribe(
 		free(sub);
 		return rc;
 	}
+	if (rc == 1 && b->cluster.event)
+		mq__cluster_route(b, sub, true);
 	if (b->col != NULL) {
 		if (rc == 1)
 			*mq_trie_node_user(sub->te.node)

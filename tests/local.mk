@@ -38,6 +38,7 @@ fuzz-run: fuzz-build
 
 # Formatting: clang-format 14 with the project's .clang-format.
 FORMAT_FILES = find $(srcdir)/shm $(srcdir)/collector $(srcdir)/broker \
+	$(srcdir)/cluster \
 	$(srcdir)/fcgi $(srcdir)/tests $(srcdir)/bench \
 	-name '*.[ch]' -not -path '*/corpus/*'
 
