@@ -4,7 +4,8 @@
  * These are EMQ 2.3's codes (emqttd_http.hrl): an error is HTTP 200 with
  * {"code":N,"message":"..."}.  The REST doc's table stops at 113 and names
  * it "new password mismatch"; EMQ 2.3.11's code uses 113 for "user already
- * exists" and 114 for "old password wrong", and so do we.
+ * exists" and 114 for "old password wrong", and so do we.  115 is ours:
+ * EMQ 2.3 had no roles; a viewer's write is HTTP 403 with code 115.
  */
 #ifndef API_H
 #define API_H
@@ -28,6 +29,7 @@ enum api_code {
 	API_EOFFLINE = 112,    /* client not connected / no session */
 	API_EUSEREXISTS = 113, /* user already exists */
 	API_EOLDPWD = 114,     /* old password wrong */
+	API_EFORBIDDEN = 115,  /* the user's role may not do this (HTTP 403) */
 };
 
 /* An error outcome: a code of enum api_code and its message. */

@@ -31,7 +31,8 @@
 
 struct slot {
 	unsigned char digest[32];
-	uint64_t      gen; /* 0: empty */
+	uint64_t      gen;  /* 0: empty */
+	enum api_role role; /* of the user the header names */
 };
 
 struct api_auth {
@@ -146,7 +147,7 @@ api_auth_invalidate(api_auth *a)
 
 /* Decodes "Basic xxx" and checks it against the snapshot (slow). */
 static bool
-verify_header(api_auth *a, const char *h, uint64_t *gen)
+verify_header(api_auth *a, const char *h, uint64_t *gen, enum api_role *role)
 {
 	unsigned char buf[AUTH_HEADER_MAX];
 	char         *colon, *hash = NULL;
@@ -171,8 +172,10 @@ verify_header(api_auth *a, const char *h, uint64_t *gen)
 	pthread_rwlock_rdlock(&a->lock);
 	*gen = a->gen;
 	i = a->users ? api_users_find(a->users, (char *) buf) : -1;
-	if (i >= 0)
+	if (i >= 0) {
 		hash = strdup(api_users_hash_of(a->users, (size_t) i));
+		*role = api_users_role(a->users, (size_t) i);
+	}
 	pthread_rwlock_unlock(&a->lock);
 	ok = hash != NULL && api_users_verify_hash(hash, colon + 1);
 	free(hash);
@@ -218,12 +221,14 @@ digest_of(api_auth *a, const char *s, size_t len, unsigned char out[32])
 }
 
 int
-api_auth_check(api_auth *a, const char *header, bool may_hash)
+api_auth_check(
+    api_auth *a, const char *header, bool may_hash, enum api_role *role)
 {
 	unsigned char digest[32];
 	uint64_t      gen = 0, idx;
 	struct slot  *s;
 	bool          hit;
+	enum api_role r = API_ROLE_VIEWER;
 
 	if (header == NULL || strlen(header) > AUTH_HEADER_MAX)
 		return -EACCES;
@@ -234,12 +239,17 @@ api_auth_check(api_auth *a, const char *header, bool may_hash)
 	s = &a->slots[idx & (AUTH_SLOTS - 1)];
 	pthread_rwlock_rdlock(&a->lock);
 	hit = s->gen == a->gen && memcmp(s->digest, digest, 32) == 0;
-	pthread_rwlock_unlock(&a->lock);
 	if (hit)
+		r = s->role;
+	pthread_rwlock_unlock(&a->lock);
+	if (hit) {
+		if (role)
+			*role = r;
 		return 0;
+	}
 	if (!may_hash)
 		return -EAGAIN;
-	if (!verify_header(a, header, &gen)) {
+	if (!verify_header(a, header, &gen, &r)) {
 		uint64_t seen = gen;
 
 		/* A user added or a password changed a moment ago (by another
@@ -249,14 +259,17 @@ api_auth_check(api_auth *a, const char *header, bool may_hash)
 		pthread_rwlock_rdlock(&a->lock);
 		gen = a->gen;
 		pthread_rwlock_unlock(&a->lock);
-		if (gen == seen || !verify_header(a, header, &gen))
+		if (gen == seen || !verify_header(a, header, &gen, &r))
 			return -EACCES;
 	}
 	pthread_rwlock_wrlock(&a->lock);
 	if (gen == a->gen) { /* not verified against a superseded file */
 		memcpy(s->digest, digest, 32);
 		s->gen = gen;
+		s->role = r;
 	}
 	pthread_rwlock_unlock(&a->lock);
+	if (role)
+		*role = r;
 	return 0;
 }

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fcgi/api_users.h"
+
 #define API_AUTH_CHECK_MS 200
 
 typedef struct api_auth api_auth;
@@ -30,12 +32,15 @@ void api_auth_free(api_auth **a);
 
 /*
  * Verifies an Authorization header value ("Basic base64(user:pass)"), NULL
- * for none.  Returns 0 if valid, -EACCES if not.  With may_hash false a
- * header that is not in the cache returns -EAGAIN instead of being
- * checked (nginx's two-pass gate: the slow check runs only after nginx's
- * per-address limit, see docs/architecture.md).
+ * for none.  Returns 0 if valid (then *role is the user's role), -EACCES
+ * if not.  With may_hash false a header that is not in the cache returns
+ * -EAGAIN instead of being checked (nginx's two-pass gate: the slow check
+ * runs only after nginx's per-address limit, see docs/architecture.md).
+ * A role changed in the file is seen as soon as a password change would
+ * be (the cache is keyed by the file's generation).
  */
-int api_auth_check(api_auth *a, const char *header, bool may_hash);
+int api_auth_check(
+    api_auth *a, const char *header, bool may_hash, enum api_role *role);
 
 /* Drops every entry now (this process just edited the users file). */
 void api_auth_invalidate(api_auth *a);

@@ -8,6 +8,9 @@
 
 #include "fcgi/api_body.h"
 
+#include "fcgi/api_utf8.h"
+
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,60 +62,88 @@ api_body_parse(const char *body, size_t len, struct api_err *e)
 	return o;
 }
 
+/* 108 naming key: -EINVAL. */
+static int
+bad(struct api_err *e, const char *key, const char *what)
+{
+	api_err_set(e, API_ETYPE, "%s: %s", key, what);
+	return -EINVAL;
+}
+
+/* The field key of o: 1 present, 0 absent (or null) and not required,
+ * -ENOENT absent and required (107). */
+static int
+field(json_object *o, const char *key, bool required, json_object **v,
+    struct api_err *e)
+{
+	*v = NULL;
+	if (json_object_object_get_ex(o, key, v) && *v != NULL)
+		return 1;
+	if (!required)
+		return 0;
+	api_err_set(e, API_EMISSING, "%s: missing", key);
+	return -ENOENT;
+}
+
 int
-api_body_string(json_object *o, const char *key, bool required,
+api_body_string(json_object *o, const char *key, bool required, size_t max,
     const char **out, size_t *len, struct api_err *e)
 {
-	json_object *v = NULL;
+	json_object *v;
+	int          rc = field(o, key, required, &v, e);
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
-		if (!required)
-			return 0;
-		return api_err_set(e, API_EMISSING, "missing %s", key);
-	}
+	if (rc <= 0)
+		return rc;
 	if (!json_object_is_type(v, json_type_string))
-		return api_err_set(e, API_ETYPE, "%s must be a string", key);
+		return bad(e, key, "must be a string");
 	*out = json_object_get_string(v);
 	*len = (size_t) json_object_get_string_len(v);
 	if (memchr(*out, '\0', *len) != NULL)
-		return api_err_set(e, API_ETYPE, "%s contains NUL", key);
+		return bad(e, key, "contains NUL");
+	if (!api_utf8_valid(*out, *len))
+		return bad(e, key, "not valid UTF-8");
+	if (*len > max) {
+		api_err_set(e, API_ETYPE, "%s: at most %zu bytes", key, max);
+		return -EINVAL;
+	}
 	return 1;
 }
 
-/* 0 absent, 1 present, or the error code. */
+/* An integer field in [min, max]: 1 present, 0 absent, -EINVAL (108). */
 static int
 body_int(json_object *o, const char *key, int min, int max, int *out,
     struct api_err *e)
 {
-	json_object *v = NULL;
+	json_object *v;
 	int64_t      n;
+	int          rc = field(o, key, false, &v, e);
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
+	if (rc <= 0)
+		return rc;
 	if (!json_object_is_type(v, json_type_int))
-		return api_err_set(e, API_ETYPE, "%s must be an integer", key);
+		return bad(e, key, "must be an integer");
 	n = json_object_get_int64(v);
-	if (n < min || n > max)
-		return api_err_set(
-		    e, API_ETYPE, "%s must be %d to %d", key, min, max);
+	if (n < min || n > max) {
+		api_err_set(
+		    e, API_ETYPE, "%s: must be %d to %d", key, min, max);
+		return -EINVAL;
+	}
 	*out = (int) n;
 	return 1;
 }
 
+/* A boolean field: 1 present, 0 absent, -ENOENT (107), -EINVAL (108). */
 static int
 body_bool(json_object *o, const char *key, bool required, bool *out,
     struct api_err *e)
 {
-	json_object *v = NULL;
+	json_object *v;
+	int          rc = field(o, key, required, &v, e);
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
-		if (!required)
-			return 0;
-		return api_err_set(e, API_EMISSING, "missing %s", key);
-	}
+	if (rc <= 0)
+		return rc;
 	if (!json_object_is_type(v, json_type_boolean))
-		return api_err_set(
-		    e, API_ETYPE, "%s must be true or false", key);
+		return bad(e, key, "must be true or false");
 	*out = json_object_get_boolean(v);
 	return 1;
 }
@@ -160,19 +191,22 @@ api_cmd_publish(const char *body, size_t len, struct api_err *e)
 
 	if (o == NULL)
 		return NULL;
-	if (api_body_string(o, "topic", true, &topic, &tlen, e) != 1)
+	if (api_body_string(o, "topic", true, 65535, &topic, &tlen, e) < 0)
 		goto fail;
 	if (!api_topic_name_valid(topic, tlen)) {
-		api_err_set(e, API_ETYPE, "invalid topic name");
+		api_err_set(e, API_ETYPE, "topic: invalid topic name");
 		goto fail;
 	}
-	if (api_body_string(o, "payload", false, &payload, &plen, e) > 1
-	    || body_int(o, "qos", 0, 2, &qos, e) > 1
-	    || body_bool(o, "retain", false, &retain, e) > 1
-	    || api_body_string(o, "client_id", false, &cid, &clen, e) > 1)
+	if (api_body_string(o, "payload", false, SIZE_MAX, &payload, &plen, e)
+	        < 0
+	    || body_int(o, "qos", 0, 2, &qos, e) < 0
+	    || body_bool(o, "retain", false, &retain, e) < 0
+	    || api_body_string(
+	           o, "client_id", false, API_CLIENT_ID_MAX, &cid, &clen, e)
+	        < 0)
 		goto fail;
 	if (clen == 0) {
-		api_err_set(e, API_ETYPE, "client_id must not be empty");
+		api_err_set(e, API_ETYPE, "client_id: must not be empty");
 		goto fail;
 	}
 	cmd = json_object_new_object();
@@ -199,16 +233,18 @@ sub_unsub(const char *body, size_t len, bool sub, struct api_err *e)
 
 	if (o == NULL)
 		return NULL;
-	if (api_body_string(o, "client_id", true, &cid, &clen, e) > 1
-	    || api_body_string(o, "topic", true, &topic, &tlen, e) > 1
-	    || (sub && body_int(o, "qos", 0, 2, &qos, e) > 1))
+	if (api_body_string(
+	        o, "client_id", true, API_CLIENT_ID_MAX, &cid, &clen, e)
+	        < 0
+	    || api_body_string(o, "topic", true, 65535, &topic, &tlen, e) < 0
+	    || (sub && body_int(o, "qos", 0, 2, &qos, e) < 0))
 		goto fail;
 	if (clen == 0) {
-		api_err_set(e, API_ETYPE, "client_id must not be empty");
+		api_err_set(e, API_ETYPE, "client_id: must not be empty");
 		goto fail;
 	}
 	if (!api_topic_filter_valid(topic, tlen)) {
-		api_err_set(e, API_ETYPE, "invalid topic filter");
+		api_err_set(e, API_ETYPE, "topic: invalid topic filter");
 		goto fail;
 	}
 	cmd = json_object_new_object();
@@ -246,7 +282,7 @@ api_cmd_plugin(
 
 	if (o == NULL)
 		return NULL;
-	if (body_bool(o, "active", true, &active, e) > 1) {
+	if (body_bool(o, "active", true, &active, e) < 0) {
 		json_object_put(o);
 		return NULL;
 	}

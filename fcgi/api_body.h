@@ -21,17 +21,22 @@
 json_object *api_body_parse(const char *body, size_t len, struct api_err *e);
 
 /*
- * A string field.  Returns 1 if present (out, len set; the string is
- * borrowed from o), 0 if absent or null and not required, or the error
- * code (107 absent but required, 108 not a string or contains NUL).
+ * A string field of at most max bytes.  Returns 1 if present (out, len
+ * set; the string is borrowed from o), 0 if absent or null and not
+ * required; -ENOENT if absent but required (e: 107), -EINVAL if not a
+ * string, not UTF-8, holding a NUL or longer than max (e: 108).  Every
+ * message starts with the field's name.
  */
-int api_body_string(json_object *o, const char *key, bool required,
+int api_body_string(json_object *o, const char *key, bool required, size_t max,
     const char **out, size_t *len, struct api_err *e);
 
 /* MQTT topic names (no wildcards) and filters ('+' and '#' whole levels,
  * '#' last); 1 .. 65535 bytes, no NUL. */
 bool api_topic_name_valid(const char *t, size_t len);
 bool api_topic_filter_valid(const char *t, size_t len);
+
+/* Longest client id the API passes on (MQTT's string limit). */
+#define API_CLIENT_ID_MAX 65535
 
 /* POST mqtt/publish: topic required; payload "", qos 0, retain false,
  * client_id "http" by default. */

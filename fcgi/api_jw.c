@@ -7,6 +7,8 @@
 
 #include "fcgi/api_jw.h"
 
+#include "fcgi/api_utf8.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +180,9 @@ special8(uint64_t x)
  * pre, then s quoted and escaped, then post (each '\0' for none).  Room
  * for the worst case is made once and the bytes are stored one by one:
  * most strings are keys under 10 bytes, for which a capacity check and a
- * memcpy call per piece cost more than the bytes themselves.
+ * memcpy call per piece cost more than the bytes themselves.  Bytes that
+ * are not well-formed UTF-8 become U+FFFD each, so no stored value (a
+ * hand-edited users file, a client id) makes the document invalid JSON.
  */
 static void
 put_str(struct api_jw *w, char pre, const char *s, size_t n, char post)
@@ -198,22 +202,34 @@ put_str(struct api_jw *w, char pre, const char *s, size_t n, char post)
 	*d++ = '"';
 	for (size_t i = 0; i < n;) {
 		uint64_t x;
+		size_t   k;
 
-		/* 8 bytes at once while none needs an escape */
+		/* 8 bytes at once while all are ASCII and none needs an
+		 * escape */
 		if (n - i >= 8) {
 			memcpy(&x, u + i, 8);
-			if (!special8(x)) {
+			if (!special8(x) && !(x & HIGHS)) {
 				memcpy(d, &x, 8);
 				d += 8;
 				i += 8;
 				continue;
 			}
 		}
-		if (must_escape[u[i]])
-			d += escape(d, u[i]);
-		else
-			*d++ = (char) u[i];
-		i++;
+		if (u[i] < 0x80) {
+			if (must_escape[u[i]])
+				d += escape(d, u[i]);
+			else
+				*d++ = (char) u[i];
+			i++;
+		} else if ((k = api_utf8_seq(u + i, n - i)) != 0) {
+			memcpy(d, u + i, k);
+			d += k;
+			i += k;
+		} else {
+			memcpy(d, "\xef\xbf\xbd", 3); /* U+FFFD */
+			d += 3;
+			i++;
+		}
 	}
 	*d++ = '"';
 	if (post)

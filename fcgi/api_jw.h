@@ -6,8 +6,10 @@
  * 60% of the CPU of a page of 20 clients (bench/RESULTS.md, "## api").
  * The writer keeps the structure right by itself: it puts the ',' and ':'
  * (the caller only says key, value, begin, end), escapes every string
- * (quotes, backslashes, control characters; other bytes, UTF-8 or not,
- * pass as they are, as json-c passes them) and refuses to nest deeper
+ * (quotes, backslashes, control characters; other UTF-8 passes as it
+ * is, as json-c passes it, and each byte that is not well-formed UTF-8
+ * becomes U+FFFD, so the output is valid JSON whatever a string holds)
+ * and refuses to nest deeper
  * than API_JW_MAX_DEPTH.  json-c still parses what comes in (request
  * bodies, the broker's replies) and is the oracle the writer is tested
  * and fuzzed against (tests/unit/test_api_jw.c, tests/fuzz/fuzz_api_jw.c).

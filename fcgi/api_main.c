@@ -108,6 +108,8 @@ status_text(int status)
 		return "OK";
 	case 401:
 		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	default:

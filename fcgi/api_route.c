@@ -269,7 +269,7 @@ authorized(struct hctx *h, struct api_response *rs)
 	int         rc;
 
 	if (hdr != NULL && hdr[0] != '\0') {
-		rc = api_auth_check(h->t->auth, hdr, !h->rq->gate);
+		rc = api_auth_check(h->t->auth, hdr, !h->rq->gate, &h->role);
 		if (rc == 0)
 			return true;
 		if (rc == -EAGAIN) {
@@ -315,7 +315,12 @@ dispatch(
 	mark = api_jw_len(&w);
 	if (r->flags & (F_SHM | F_FRESH) || h->node_param != NULL)
 		segment_refresh(h, r->flags & F_FRESH);
-	if (h->node_param != NULL && strcmp(h->node_param, h->node_name) != 0)
+	if (h->role != API_ROLE_ADMIN && strcmp(r->method, "GET") != 0)
+		api_err_set(&h->err, API_EFORBIDDEN,
+		    "forbidden: role %s may only read (GET, HEAD)",
+		    api_role_name(h->role));
+	else if (h->node_param != NULL
+	    && strcmp(h->node_param, h->node_name) != 0)
 		api_err_set(&h->err, API_EBADRPC, "badrpc: unknown node %s",
 		    h->node_param);
 	else if ((r->flags & F_SHM) && !h->up)
@@ -334,6 +339,8 @@ dispatch(
 		api_json_ok_end(&w);
 	}
 	json_end(&w, rs);
+	if (h->err.code == API_EFORBIDDEN && rs->status == 200)
+		rs->status = 403;
 }
 
 void

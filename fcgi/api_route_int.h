@@ -21,8 +21,9 @@ struct hctx {
 	char                     *node_param; /* decoded {node} */
 	char                     *id; /* decoded {clientid}/{name}/{topic} */
 	size_t                    id_len;
-	struct api_jw            *w;   /* the response, at "result": */
-	struct api_err            err; /* err.code != 0: error */
+	enum api_role             role; /* of the authenticated user */
+	struct api_jw            *w;    /* the response, at "result": */
+	struct api_err            err;  /* err.code != 0: error */
 };
 
 typedef void handler_fn(struct hctx *h);

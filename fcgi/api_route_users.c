@@ -2,10 +2,11 @@
  * api_route_users: GET/POST users, GET/PUT/DELETE users/{name}, POST auth,
  * PUT change_pwd/{name}, with EMQ 2.3's codes: 103 wrong username or
  * password, 104 empty username or password, 105 no such user, 106 admin
- * cannot be deleted, 107/108/109 for the body, 113 user exists, 114 old
- * password wrong.  Edits go through api_users (locked, atomic); this
- * process's auth cache is dropped at once, the other workers notice the
- * new file within API_AUTH_CHECK_MS.
+ * cannot be deleted (nor its role lowered), 107/108/109 for the body, 113
+ * user exists, 114 old password wrong.  Each field is checked against its
+ * own limit (api_users.h) and a 108 names the field.  Edits go through
+ * api_users (locked, atomic); this process's auth cache is dropped at
+ * once, the other workers notice the new file within API_AUTH_CHECK_MS.
  */
 #include "config.h"
 
@@ -24,6 +25,8 @@ user_json(struct api_jw *w, const api_users *u, size_t i)
 	api_jw_cstr(w, api_users_name(u, i));
 	API_JW_KEY(w, "tags");
 	api_jw_cstr(w, api_users_tags(u, i));
+	API_JW_KEY(w, "role");
+	api_jw_cstr(w, api_role_name(api_users_role(u, i)));
 	api_jw_object_end(w);
 }
 
@@ -49,9 +52,8 @@ edited(struct hctx *h, int rc)
 		api_err_set(&h->err, API_EUSEREXISTS, "user already exists");
 	} else if (rc == -ENOENT) {
 		api_err_set(&h->err, API_ENOUSER, "no such user");
-	} else if (rc == -EINVAL) {
-		api_err_set(&h->err, API_ETYPE,
-		    "username: 1 to 64 bytes, no ':' or control characters");
+	} else if (rc == -EINVAL) { /* the handlers checked each field */
+		api_err_set(&h->err, API_ETYPE, "invalid field");
 	} else {
 		api_err_set(
 		    &h->err, API_EUNKNOWN, "users file: %s", strerror(-rc));
@@ -88,7 +90,16 @@ api__user_get(struct hctx *h)
 	api_users_free(&u);
 }
 
-/* Reads two required string fields a and b from the body. */
+/* The limits of the string fields of the users routes. */
+static size_t
+max_of(const char *key)
+{
+	return strcmp(key, "username") == 0 ? API_USERS_NAME_MAX
+	                                    : API_USERS_PASSWORD_MAX;
+}
+
+/* Reads two required string fields a and b from the body (UTF-8, within
+ * their limits; the caller checks the rest). */
 static json_object *
 two_strings(struct hctx *h, const char *ka, const char **a, const char *kb,
     const char **b)
@@ -98,45 +109,12 @@ two_strings(struct hctx *h, const char *ka, const char **a, const char *kb,
 
 	if (o == NULL)
 		return NULL;
-	if (api_body_string(o, ka, true, a, &la, &h->err) != 1
-	    || api_body_string(o, kb, true, b, &lb, &h->err) != 1) {
+	if (api_body_string(o, ka, true, max_of(ka), a, &la, &h->err) < 0
+	    || api_body_string(o, kb, true, max_of(kb), b, &lb, &h->err) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
-}
-
-void
-api__user_add(struct hctx *h)
-{
-	const char  *name, *pw, *tags = "";
-	size_t       tl;
-	json_object *o = two_strings(h, "username", &name, "password", &pw);
-
-	if (o == NULL)
-		return;
-	if (name[0] == '\0' || pw[0] == '\0')
-		api_err_set(&h->err, API_EEMPTY,
-		    "username and password must not be empty");
-	else if (api_body_string(o, "tags", false, &tags, &tl, &h->err) <= 1)
-		edited(
-		    h, api_users_add(h->t->cfg->users_path, name, pw, tags));
-	json_object_put(o);
-}
-
-void
-api__user_put(struct hctx *h)
-{
-	json_object *o = api_body_parse(h->rq->body, h->rq->body_len, &h->err);
-	const char  *tags;
-	size_t       tl;
-
-	if (o == NULL)
-		return;
-	if (api_body_string(o, "tags", true, &tags, &tl, &h->err) == 1)
-		edited(
-		    h, api_users_set_tags(h->t->cfg->users_path, h->id, tags));
-	json_object_put(o);
 }
 
 static bool
@@ -146,6 +124,112 @@ is_admin(struct hctx *h, const char *name)
 
 	return strcmp(name, "admin") == 0
 	    || (admin && strcmp(name, admin) == 0);
+}
+
+/* 108 naming the field if name does not fit the users file. */
+static bool
+name_ok(struct hctx *h, const char *key, const char *name)
+{
+	if (api_users_name_valid(name))
+		return true;
+	api_err_set(&h->err, API_ETYPE,
+	    "%s: 1 to %d bytes, no ':' or control characters, not starting "
+	    "with '#'",
+	    key, API_USERS_NAME_MAX);
+	return false;
+}
+
+/* The optional "tags" (true if absent or fine; *tags untouched if
+ * absent). */
+static bool
+tags_ok(struct hctx *h, json_object *o, const char **tags)
+{
+	size_t tl;
+
+	int rc = api_body_string(
+	    o, "tags", false, API_USERS_TAGS_MAX, tags, &tl, &h->err);
+
+	if (rc <= 0)
+		return rc == 0;
+	if (api_users_tags_valid(*tags))
+		return true;
+	api_err_set(&h->err, API_ETYPE,
+	    "tags: at most %d bytes, no ':' or control characters",
+	    API_USERS_TAGS_MAX);
+	return false;
+}
+
+/* The optional "role": 1 present (*role set), 0 absent, -EINVAL (108). */
+static int
+role_of(struct hctx *h, json_object *o, enum api_role *role)
+{
+	const char *s;
+	size_t      len;
+	int rc = api_body_string(o, "role", false, 16, &s, &len, &h->err);
+
+	if (rc <= 0)
+		return rc;
+	rc = api_role_parse(s, len);
+	if (rc < 0) {
+		api_err_set(&h->err, API_ETYPE,
+		    "role: must be \"admin\" or \"viewer\"");
+		return -EINVAL;
+	}
+	*role = (enum api_role) rc;
+	return 1;
+}
+
+void
+api__user_add(struct hctx *h)
+{
+	const char   *name, *pw, *tags = "";
+	enum api_role role = API_ROLE_ADMIN; /* EMQ 2.3: every user */
+	json_object  *o = two_strings(h, "username", &name, "password", &pw);
+
+	if (o == NULL)
+		return;
+	if (name[0] == '\0' || pw[0] == '\0')
+		api_err_set(&h->err, API_EEMPTY,
+		    "username and password must not be empty");
+	else if (name_ok(h, "username", name) && tags_ok(h, o, &tags)
+	    && role_of(h, o, &role) >= 0)
+		edited(h,
+		    api_users_add(
+		        h->t->cfg->users_path, name, pw, tags, role));
+	json_object_put(o);
+}
+
+/* PUT users/{name}: {"tags": S} and/or {"role": "admin"|"viewer"}. */
+void
+api__user_put(struct hctx *h)
+{
+	json_object *o = api_body_parse(h->rq->body, h->rq->body_len, &h->err);
+	const char  *tags = NULL;
+	enum api_role role = API_ROLE_ADMIN;
+	int           has_role;
+
+	if (o == NULL)
+		return;
+	if (!tags_ok(h, o, &tags) || (has_role = role_of(h, o, &role)) < 0)
+		goto out;
+	if (tags == NULL && !has_role) {
+		api_err_set(&h->err, API_EMISSING, "tags: missing");
+	} else if (has_role && role != API_ROLE_ADMIN && is_admin(h, h->id)) {
+		api_err_set(&h->err, API_EADMIN,
+		    "role: the role of %s cannot be lowered", h->id);
+	} else {
+		int rc = 0;
+
+		if (tags != NULL)
+			rc = api_users_set_tags(
+			    h->t->cfg->users_path, h->id, tags);
+		if (rc == 0 && has_role)
+			rc = api_users_set_role(
+			    h->t->cfg->users_path, h->id, role);
+		edited(h, rc);
+	}
+out:
+	json_object_put(o);
 }
 
 void
@@ -208,6 +292,9 @@ api__change_pwd(struct hctx *h)
 	if (new[0] == '\0')
 		api_err_set(
 		    &h->err, API_EEMPTY, "new password must not be empty");
+	else if (!api_users_password_valid(new))
+		api_err_set(&h->err, API_ETYPE, "new_pwd: 1 to %d bytes",
+		    API_USERS_PASSWORD_MAX);
 	else if (verify(h, h->id, old, API_ENOUSER, API_EOLDPWD) == 0)
 		edited(h,
 		    api_users_set_password(h->t->cfg->users_path, h->id, new));

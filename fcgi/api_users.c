@@ -1,7 +1,7 @@
 /*
  * api_users: the users file.  A snapshot keeps every line, so comments
  * and lines we cannot parse survive an edit unchanged; only user lines
- * (name:hash[:tags]) are looked at.
+ * (name:hash[:tags[:role]]) are looked at.
  */
 #include "config.h"
 
@@ -21,10 +21,11 @@
 #define USERS_MAX_LINES 100000
 
 struct line {
-	char *raw;  /* the line as read, without '\n' */
-	char *name; /* NULL for comments and unparsable lines */
-	char *hash;
-	char *tags;
+	char         *raw;  /* the line as read, without '\n' */
+	char         *name; /* NULL for comments and unparsable lines */
+	char         *hash;
+	char         *tags;
+	enum api_role role;
 };
 
 struct api_users {
@@ -72,13 +73,53 @@ field_ok(const char *s, size_t max)
 bool
 api_users_name_valid(const char *name)
 {
-	return name[0] != '\0' && name[0] != '#' && field_ok(name, 64);
+	return name[0] != '\0' && name[0] != '#'
+	    && field_ok(name, API_USERS_NAME_MAX);
 }
 
 bool
 api_users_tags_valid(const char *tags)
 {
-	return field_ok(tags, 256);
+	return field_ok(tags, API_USERS_TAGS_MAX);
+}
+
+bool
+api_users_password_valid(const char *password)
+{
+	size_t n = strlen(password);
+
+	return n > 0 && n <= API_USERS_PASSWORD_MAX;
+}
+
+const char *
+api_role_name(enum api_role role)
+{
+	return role == API_ROLE_VIEWER ? "viewer" : "admin";
+}
+
+int
+api_role_parse(const char *s, size_t len)
+{
+	if (len == 5 && memcmp(s, "admin", 5) == 0)
+		return API_ROLE_ADMIN;
+	if (len == 6 && memcmp(s, "viewer", 6) == 0)
+		return API_ROLE_VIEWER;
+	return -EINVAL;
+}
+
+/* Splits "tags[:role]": the last field is the role only if it names one,
+ * so tags a hand-edited file holds with ':' in them stay tags. */
+static char *
+tags_and_role(const char *rest, enum api_role *role)
+{
+	const char *c = strrchr(rest, ':');
+	int         r = c ? api_role_parse(c + 1, strlen(c + 1)) : -EINVAL;
+
+	*role = API_ROLE_ADMIN;
+	if (r < 0)
+		return strdup(rest);
+	*role = (enum api_role) r;
+	return strndup(rest, (size_t) (c - rest));
 }
 
 static void
@@ -87,13 +128,14 @@ line_parse(struct line *l)
 	char *c1 = strchr(l->raw, ':'), *c2;
 
 	l->name = l->hash = l->tags = NULL;
+	l->role = API_ROLE_ADMIN;
 	if (l->raw[0] == '#' || c1 == NULL || c1 == l->raw)
 		return;
 	l->name = strndup(l->raw, (size_t) (c1 - l->raw));
 	c2 = strchr(c1 + 1, ':');
 	l->hash
 	    = c2 ? strndup(c1 + 1, (size_t) (c2 - c1 - 1)) : strdup(c1 + 1);
-	l->tags = strdup(c2 ? c2 + 1 : "");
+	l->tags = tags_and_role(c2 ? c2 + 1 : "", &l->role);
 	if (!l->name || !l->hash || !l->tags) {
 		free(l->name);
 		free(l->hash);
@@ -227,6 +269,12 @@ api_users_tags(const api_users *u, size_t i)
 	return u->lines[u->users[i]].tags;
 }
 
+enum api_role
+api_users_role(const api_users *u, size_t i)
+{
+	return u->lines[u->users[i]].role;
+}
+
 long
 api_users_find(const api_users *u, const char *name)
 {
@@ -341,15 +389,38 @@ users_commit(const api_users *u, const char *path)
 	return 0;
 }
 
+/* What an edit sets; NULL / a negative role: keep what the line has. */
+struct edit {
+	enum edit_op {
+		EDIT_ADD,
+		EDIT_PASSWORD,
+		EDIT_TAGS,
+		EDIT_ROLE,
+		EDIT_DELETE,
+		EDIT_INIT,
+	} op;
+	const char *name;
+	const char *password; /* hashed by users_edit into hash */
+	const char *tags;
+	int         role;
+	char        hash[256];
+};
+
+/* Rewrites l as name:hash[:tags[:role]]; the role is written only for a
+ * viewer (see api_users.h). */
 static int
-set_line(struct line *l, const char *name, const char *hash, const char *tags)
+set_line(struct line *l, const char *name, const char *hash, const char *tags,
+    enum api_role role)
 {
-	size_t n = strlen(name) + strlen(hash) + strlen(tags) + 3;
+	size_t n = strlen(name) + strlen(hash) + strlen(tags) + 12;
 	char  *raw = malloc(n);
 
 	if (raw == NULL)
 		return -ENOMEM;
-	if (tags[0] != '\0')
+	if (role != API_ROLE_ADMIN)
+		snprintf(raw, n, "%s:%s:%s:%s", name, hash, tags,
+		    api_role_name(role));
+	else if (tags[0] != '\0')
 		snprintf(raw, n, "%s:%s:%s", name, hash, tags);
 	else
 		snprintf(raw, n, "%s:%s", name, hash);
@@ -362,30 +433,29 @@ set_line(struct line *l, const char *name, const char *hash, const char *tags)
 	return l->name ? 0 : -ENOMEM;
 }
 
-enum edit_op { EDIT_ADD, EDIT_PASSWORD, EDIT_TAGS, EDIT_DELETE, EDIT_INIT };
-
 static int
-edit_apply(api_users *u, enum edit_op op, const char *name, const char *hash,
-    const char *tags)
+edit_apply(api_users *u, const struct edit *e)
 {
-	long         i = api_users_find(u, name);
+	long         i = api_users_find(u, e->name);
 	struct line *l;
 
-	if (op == EDIT_INIT && u->nusers > 0)
+	if (e->op == EDIT_INIT && u->nusers > 0)
 		return -EEXIST;
-	if ((op == EDIT_ADD || op == EDIT_INIT) && i >= 0)
+	if ((e->op == EDIT_ADD || e->op == EDIT_INIT) && i >= 0)
 		return -EEXIST;
-	if (op == EDIT_ADD || op == EDIT_INIT) {
+	if (e->op == EDIT_ADD || e->op == EDIT_INIT) {
 		int rc = add_line(u, "#");
 
 		if (rc != 0)
 			return rc;
-		return set_line(&u->lines[u->n - 1], name, hash, tags);
+		return set_line(&u->lines[u->n - 1], e->name, e->hash,
+		    e->tags ? e->tags : "",
+		    e->role < 0 ? API_ROLE_ADMIN : (enum api_role) e->role);
 	}
 	if (i < 0)
 		return -ENOENT;
 	l = &u->lines[u->users[i]];
-	if (op == EDIT_DELETE) {
+	if (e->op == EDIT_DELETE) {
 		free(l->raw);
 		free(l->name);
 		free(l->hash);
@@ -393,25 +463,25 @@ edit_apply(api_users *u, enum edit_op op, const char *name, const char *hash,
 		memset(l, 0, sizeof(*l));
 		return 0;
 	}
-	if (op == EDIT_PASSWORD)
-		return set_line(l, name, hash, l->tags);
-	return set_line(l, name, l->hash, tags);
+	return set_line(l, e->name, e->password ? e->hash : l->hash,
+	    e->tags ? e->tags : l->tags,
+	    e->role < 0 ? l->role : (enum api_role) e->role);
 }
 
 static int
-users_edit(const char *path, enum edit_op op, const char *name,
-    const char *password, const char *tags)
+users_edit(const char *path, struct edit *e)
 {
-	char       lock[4096], hash[256] = "";
+	char       lock[4096];
 	api_users *u = NULL;
 	int        lfd, rc;
 
-	if (!api_users_name_valid(name)
-	    || (tags && !api_users_tags_valid(tags)))
+	if (!api_users_name_valid(e->name)
+	    || (e->tags && !api_users_tags_valid(e->tags))
+	    || (e->password && !api_users_password_valid(e->password)))
 		return -EINVAL;
 	/* hash before taking the lock: crypt is the slow part */
-	if (password != NULL) {
-		rc = api_users_hash(password, hash, sizeof(hash));
+	if (e->password != NULL) {
+		rc = api_users_hash(e->password, e->hash, sizeof(e->hash));
 		if (rc != 0)
 			return rc;
 	}
@@ -432,12 +502,12 @@ users_edit(const char *path, enum edit_op op, const char *name,
 		close(lfd);
 		return rc;
 	}
-	if (op == EDIT_INIT && access(path, F_OK) == 0)
+	if (e->op == EDIT_INIT && access(path, F_OK) == 0)
 		rc = -EEXIST;
 	else
 		rc = api_users_load(&u, path);
 	if (rc == 0)
-		rc = edit_apply(u, op, name, hash, tags ? tags : "");
+		rc = edit_apply(u, e);
 	if (rc == 0)
 		rc = users_commit(u, path);
 	api_users_free(&u);
@@ -446,34 +516,54 @@ users_edit(const char *path, enum edit_op op, const char *name,
 }
 
 int
-api_users_add(
-    const char *path, const char *name, const char *password, const char *tags)
+api_users_add(const char *path, const char *name, const char *password,
+    const char *tags, enum api_role role)
 {
-	return users_edit(path, EDIT_ADD, name, password, tags);
+	struct edit e
+	    = { EDIT_ADD, name, password, tags ? tags : "", (int) role, "" };
+
+	return users_edit(path, &e);
 }
 
 int
 api_users_set_password(
     const char *path, const char *name, const char *password)
 {
-	return users_edit(path, EDIT_PASSWORD, name, password, NULL);
+	struct edit e = { EDIT_PASSWORD, name, password, NULL, -1, "" };
+
+	return users_edit(path, &e);
 }
 
 int
 api_users_set_tags(const char *path, const char *name, const char *tags)
 {
-	return users_edit(path, EDIT_TAGS, name, NULL, tags);
+	struct edit e = { EDIT_TAGS, name, NULL, tags, -1, "" };
+
+	return users_edit(path, &e);
+}
+
+int
+api_users_set_role(const char *path, const char *name, enum api_role role)
+{
+	struct edit e = { EDIT_ROLE, name, NULL, NULL, (int) role, "" };
+
+	return users_edit(path, &e);
 }
 
 int
 api_users_delete(const char *path, const char *name)
 {
-	return users_edit(path, EDIT_DELETE, name, NULL, NULL);
+	struct edit e = { EDIT_DELETE, name, NULL, NULL, -1, "" };
+
+	return users_edit(path, &e);
 }
 
 int
 api_users_init(
     const char *path, const char *name, const char *password, const char *tags)
 {
-	return users_edit(path, EDIT_INIT, name, password, tags);
+	struct edit e = { EDIT_INIT, name, password, tags ? tags : "",
+		API_ROLE_ADMIN, "" };
+
+	return users_edit(path, &e);
 }

@@ -1,6 +1,7 @@
 # fcgi/: mqttd-api, the FastCGI workers serving /api/v2 from the segment.
 noinst_LIBRARIES += libapi.a
 libapi_a_SOURCES = fcgi/api.h fcgi/api_fmt.c fcgi/api_fmt.h \
+	fcgi/api_utf8.c fcgi/api_utf8.h \
 	fcgi/api_http.c fcgi/api_http.h fcgi/api_body.c fcgi/api_body.h \
 	fcgi/api_jw.c fcgi/api_jw.h fcgi/api_json.c fcgi/api_json.h fcgi/api_ctl.c fcgi/api_ctl.h \
 	fcgi/api_users.c fcgi/api_users.h fcgi/api_auth.c fcgi/api_auth.h \
@@ -47,7 +48,8 @@ tests_unit_test_api_prom_LDADD = $(API_LIBS)
 FUZZERS += fuzz/fuzz_api_query fuzz/fuzz_api_body fuzz/fuzz_api_jw
 fuzz/fuzz_api_query: tests/fuzz/fuzz_api_query.c fcgi/api_http.c
 	$(FUZZ_LINK) $^
-fuzz/fuzz_api_body: tests/fuzz/fuzz_api_body.c fcgi/api_body.c
+fuzz/fuzz_api_body: tests/fuzz/fuzz_api_body.c fcgi/api_body.c \
+	fcgi/api_utf8.c
 	$(FUZZ_LINK) $^ $(JSONC_LIBS)
-fuzz/fuzz_api_jw: tests/fuzz/fuzz_api_jw.c fcgi/api_jw.c
+fuzz/fuzz_api_jw: tests/fuzz/fuzz_api_jw.c fcgi/api_jw.c fcgi/api_utf8.c
 	$(FUZZ_LINK) $^ $(JSONC_LIBS)

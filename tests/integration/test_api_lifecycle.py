@@ -28,11 +28,15 @@ def s():
 
 def test_users_routes_and_codes(s):
     users = ok(s.get("users"))
-    assert {"username": "admin", "tags": "administrator"} in users
+    assert {"username": "admin", "tags": "administrator",
+            "role": "admin"} in users
     assert ok(s.post("users", {"username": "u1", "password": "p1",
                                "tags": "viewer"})) == []
-    assert ok(s.get("users/u1")) == {"username": "u1", "tags": "viewer"}
-    assert {"username": "u1", "tags": "viewer"} in ok(s.get("users"))
+    # tags are free text; the role is its own field, admin by default
+    assert ok(s.get("users/u1")) == {"username": "u1", "tags": "viewer",
+                                     "role": "admin"}
+    assert {"username": "u1", "tags": "viewer",
+            "role": "admin"} in ok(s.get("users"))
     err(s.post("users", {"username": "u1", "password": "x"}), 113)
     err(s.post("users", {"username": "", "password": "x"}), 104)
     err(s.post("users", {"username": "u2", "password": ""}), 104)

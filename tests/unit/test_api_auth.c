@@ -43,22 +43,22 @@ T_TEST(basic_and_cache)
 	api_auth *a = setup();
 	double    t0;
 
-	T_EQ(api_auth_check(a, NULL, true), -EACCES);
-	T_EQ(api_auth_check(a, "", true), -EACCES);
-	T_EQ(api_auth_check(a, "Bearer x", true), -EACCES);
-	T_EQ(api_auth_check(a, "Basic !!!", true), -EACCES);
-	T_EQ(api_auth_check(a, ADMIN_SECRET, true), -EACCES);
+	T_EQ(api_auth_check(a, NULL, true, NULL), -EACCES);
+	T_EQ(api_auth_check(a, "", true, NULL), -EACCES);
+	T_EQ(api_auth_check(a, "Bearer x", true, NULL), -EACCES);
+	T_EQ(api_auth_check(a, "Basic !!!", true, NULL), -EACCES);
+	T_EQ(api_auth_check(a, ADMIN_SECRET, true, NULL), -EACCES);
 	/* gate: not cached yet, so no hashing, ask nginx to come back */
-	T_EQ(api_auth_check(a, ADMIN_PUBLIC, false), -EAGAIN);
-	T_EQ(api_auth_check(a, ADMIN_PUBLIC, true), 0);
-	T_EQ(api_auth_check(a, ADMIN_PUBLIC, false), 0);
-	T_EQ(api_auth_check(a, "basic YWRtaW46cHVibGlj", true), 0);
+	T_EQ(api_auth_check(a, ADMIN_PUBLIC, false, NULL), -EAGAIN);
+	T_EQ(api_auth_check(a, ADMIN_PUBLIC, true, NULL), 0);
+	T_EQ(api_auth_check(a, ADMIN_PUBLIC, false, NULL), 0);
+	T_EQ(api_auth_check(a, "basic YWRtaW46cHVibGlj", true, NULL), 0);
 	/* failures are never cached: still a miss under the gate */
-	T_EQ(api_auth_check(a, ADMIN_SECRET, false), -EAGAIN);
+	T_EQ(api_auth_check(a, ADMIN_SECRET, false, NULL), -EAGAIN);
 	/* 20000 hits cost far less than 20000 crypts (~1 ms each) */
 	t0 = now_s();
 	for (int i = 0; i < 20000; i++)
-		T_EQ(api_auth_check(a, ADMIN_PUBLIC, false), 0);
+		T_EQ(api_auth_check(a, ADMIN_PUBLIC, false, NULL), 0);
 	T_ASSERT(now_s() - t0 < 2.0);
 	api_auth_free(&a);
 }
@@ -68,27 +68,53 @@ T_TEST(file_changes)
 	api_auth *a = setup();
 	double    t0;
 
-	T_EQ(api_auth_check(a, ADMIN_PUBLIC, true), 0);
+	T_EQ(api_auth_check(a, ADMIN_PUBLIC, true, NULL), 0);
 	/* a new user works on the very next request */
-	T_EQ(api_users_add(path, "bob", "pw", ""), 0);
-	T_EQ(api_auth_check(a, BOB_PW, true), 0);
+	T_EQ(api_users_add(path, "bob", "pw", "", API_ROLE_ADMIN), 0);
+	T_EQ(api_auth_check(a, BOB_PW, true, NULL), 0);
 	/* a changed password: the old one stops within the check period */
 	T_EQ(api_users_set_password(path, "admin", "secret"), 0);
-	T_EQ(api_auth_check(a, ADMIN_SECRET, true), 0);
+	T_EQ(api_auth_check(a, ADMIN_SECRET, true, NULL), 0);
 	t0 = now_s();
-	while (api_auth_check(a, ADMIN_PUBLIC, false) == 0)
+	while (api_auth_check(a, ADMIN_PUBLIC, false, NULL) == 0)
 		T_ASSERT(now_s() - t0 < 1.0);
 	/* a deleted user too */
 	T_EQ(api_users_delete(path, "bob"), 0);
 	t0 = now_s();
-	while (api_auth_check(a, BOB_PW, true) == 0)
+	while (api_auth_check(a, BOB_PW, true, NULL) == 0)
 		T_ASSERT(now_s() - t0 < 1.0);
+	api_auth_free(&a);
+}
+
+/* The role comes with the verdict, from the cache too, and a change of
+ * role is seen like a change of password. */
+T_TEST(roles)
+{
+	api_auth     *a = setup();
+	enum api_role r = API_ROLE_VIEWER;
+	double        t0;
+
+	T_EQ(api_auth_check(a, ADMIN_PUBLIC, true, &r), 0);
+	T_EQ(r, API_ROLE_ADMIN);
+	T_EQ(api_users_add(path, "bob", "pw", "", API_ROLE_VIEWER), 0);
+	T_EQ(api_auth_check(a, BOB_PW, true, &r), 0);
+	T_EQ(r, API_ROLE_VIEWER);
+	r = API_ROLE_ADMIN;
+	T_EQ(api_auth_check(a, BOB_PW, false, &r), 0); /* a hit */
+	T_EQ(r, API_ROLE_VIEWER);
+	T_EQ(api_users_set_role(path, "bob", API_ROLE_ADMIN), 0);
+	t0 = now_s();
+	do {
+		T_ASSERT(now_s() - t0 < 1.0);
+		T_EQ(api_auth_check(a, BOB_PW, true, &r), 0);
+	} while (r != API_ROLE_ADMIN);
 	api_auth_free(&a);
 }
 
 static const struct t_case cases[] = {
 	T_ENTRY(basic_and_cache),
 	T_ENTRY(file_changes),
+	T_ENTRY(roles),
 };
 
 T_MAIN(cases)

@@ -56,7 +56,7 @@ T_TEST(matches_json_c)
 		"\\\"\":1}",
 	};
 	json_object *o = json_object_new_object();
-	char         raw[] = { 'a', 0, 'b', 0x1b, '"', '/', (char) 0xff };
+	char raw[] = { 'a', 0, 'b', 0x1b, '"', '/', (char) 0xc3, (char) 0xa9 };
 
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		json_object *d = json_tokener_parse(docs[i]);
@@ -64,7 +64,7 @@ T_TEST(matches_json_c)
 		T_ASSERT(d != NULL);
 		same_as_json_c(d);
 	}
-	json_object_object_add(o, "s", json_object_new_string_len(raw, 7));
+	json_object_object_add(o, "s", json_object_new_string_len(raw, 8));
 	json_object_object_add(o, "u", json_object_new_uint64(UINT64_MAX));
 	same_as_json_c(o);
 }
@@ -226,21 +226,68 @@ T_TEST(deepest_allowed)
 
 /* A string far past the initial buffer grows it; every byte value is
  * written as json-c writes it. */
+/* Every byte value, 64 times: in this order no byte past 0x7f starts a
+ * well-formed sequence, so each becomes U+FFFD. */
 T_TEST(all_bytes_grow)
 {
-	char          s[256 * 64];
+	static char   s[256 * 64], fixed[256 * 64 * 3];
 	json_object  *o;
 	struct api_jw w;
-	size_t        n;
+	size_t        n, k = 0;
 	int           rc;
 
-	for (size_t i = 0; i < sizeof(s); i++)
+	for (size_t i = 0; i < sizeof(s); i++) {
 		s[i] = (char) (i % 256);
-	o = json_object_new_string_len(s, (int) sizeof(s));
+		if (i % 256 < 0x80)
+			fixed[k++] = s[i];
+		else
+			memcpy(fixed + k, "\xef\xbf\xbd", 3), k += 3;
+	}
+	o = json_object_new_string_len(fixed, (int) k);
 	api_jw_init(&w, NULL, 0);
 	api_jw_str(&w, s, sizeof(s));
 	T_STREQ(finish(&w, &rc), jw_replay_json_c(o, &n));
 	json_object_put(o);
+}
+
+/* Whatever a stored string holds, the output is valid JSON in UTF-8:
+ * well-formed sequences pass, every other byte becomes U+FFFD. */
+T_TEST(invalid_utf8_replaced)
+{
+	static const struct {
+		const char *in, *out;
+	} rows[] = {
+		{ "a\xff"
+		  "b",
+		    "\"a\xef\xbf\xbd"
+		    "b\"" },
+		{ "\xc3\xa9", "\"\xc3\xa9\"" },
+		{ "\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"" },
+		{ "\xed\xa0\x80x",
+		    "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\"" },
+		{ "\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\"" },
+		{ "12345678\xf0\x9f\x98\x80\x80",
+		    "\"12345678\xf0\x9f\x98\x80\xef\xbf\xbd\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct api_jw w;
+		json_tokener *tok = json_tokener_new();
+		const char   *got;
+		json_object  *o;
+		int           rc;
+
+		api_jw_init(&w, NULL, 0);
+		api_jw_str(&w, rows[i].in, strlen(rows[i].in));
+		got = finish(&w, &rc);
+		T_EQ(rc, 0);
+		T_STREQ(got, rows[i].out);
+		json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+		o = json_tokener_parse_ex(tok, got, (int) strlen(got));
+		T_ASSERT(o != NULL);
+		json_object_put(o);
+		json_tokener_free(tok);
+	}
 }
 
 static const struct t_case cases[] = {
@@ -250,6 +297,7 @@ static const struct t_case cases[] = {
 	T_ENTRY(misuse_is_sticky),
 	T_ENTRY(deepest_allowed),
 	T_ENTRY(all_bytes_grow),
+	T_ENTRY(invalid_utf8_replaced),
 };
 
 T_MAIN(cases)
