@@ -53,10 +53,12 @@ route=$(ls "$tmp/obj"/*api_route.o)
 objcopy --redefine-sym api_auth_check=bench_auth_pass "$route"
 cat >"$tmp/pass.c" <<'EOF'
 #include <stdbool.h>
-int bench_auth_pass(void *a, const char *header, bool may_hash);
-int bench_auth_pass(void *a, const char *header, bool may_hash)
+int bench_auth_pass(void *a, const char *header, bool may_hash, int *role);
+int bench_auth_pass(void *a, const char *header, bool may_hash, int *role)
 {
 	(void) a; (void) header; (void) may_hash;
+	if (role)
+		*role = 0; /* API_ROLE_ADMIN */
 	return 0;
 }
 EOF
@@ -89,11 +91,11 @@ int main(int argc, char **argv)
 	int         n = 200000;
 	double      t0;
 	if (argc != 2 || api_auth_new(&a, argv[1]) != 0 ||
-	    api_auth_check(a, h, 1) != 0)
+	    api_auth_check(a, h, 1, NULL) != 0)
 		return 1;
 	t0 = cpu_ns();
 	for (int i = 0; i < n; i++)
-		if (api_auth_check(a, h, 0) != 0)
+		if (api_auth_check(a, h, 0, NULL) != 0)
 			return 1;
 	printf("%.2f\n", (cpu_ns() - t0) / n / 1e3);
 	api_auth_free(&a);
