@@ -11,7 +11,7 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_session.c broker/mq_proto.c broker/mq_net.c \
 	broker/mq_ctl.c broker/mq_plugins.c broker/mq_plugins.h \
 	broker/mq_authq.c broker/mq_authq.h broker/mq_cluster.c \
-	broker/mq_cluster.h
+	broker/mq_cluster.h broker/mq_jwt.c broker/mq_jwt.h
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
 
 bin_PROGRAMS += mqttd
@@ -53,3 +53,13 @@ fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
 	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) -lrt \
 	    -lpthread
+
+# mqttd_auth_jwt: the token verifier (pure), its tests and its fuzzer.
+check_PROGRAMS += tests/unit/test_mq_jwt
+TESTS += tests/unit/test_mq_jwt
+tests_unit_test_mq_jwt_SOURCES = tests/unit/test_mq_jwt.c
+tests_unit_test_mq_jwt_LDADD = libmq.a $(JSONC_LIBS) $(OPENSSL_LIBS)
+FUZZERS += fuzz/fuzz_mq_jwt
+fuzz/fuzz_mq_jwt: tests/fuzz/fuzz_mq_jwt.c broker/mq_jwt.c broker/mq_trie.c \
+	    broker/mq_hash.c broker/mq_log.c
+	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(OPENSSL_LIBS)

@@ -114,6 +114,37 @@ mq_topic_match(const char *f, size_t flen, const char *t, size_t tlen)
 	}
 }
 
+/* Like mq_topic_match, level by level, but s may hold wildcards too: a
+ * '+' or '#' of s is covered only by a '+' or '#' (a '#') of r. */
+bool
+mq_topic_covers(const char *r, size_t rlen, const char *s, size_t slen)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		size_t re = i, se = j;
+
+		while (re < rlen && r[re] != '/')
+			re++;
+		if (re - i == 1 && r[i] == '#')
+			return true;
+		while (se < slen && s[se] != '/')
+			se++;
+		if (se - j == 1 && s[j] == '#')
+			return false;
+		if (!(re - i == 1 && r[i] == '+')
+		    && ((se - j == 1 && s[j] == '+') || re - i != se - j
+		        || memcmp(r + i, s + j, re - i) != 0))
+			return false;
+		if (re >= rlen)
+			return se >= slen;
+		if (se >= slen) /* "a/#" covers "a" */
+			return rlen - re == 2 && r[re + 1] == '#';
+		i = re + 1;
+		j = se + 1;
+	}
+}
+
 static uint32_t
 child_hash(const mq_trie_node *parent, const char *lvl, size_t len)
 {

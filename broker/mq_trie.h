@@ -43,6 +43,13 @@ bool mq_topic_has_wildcard(const char *f, size_t len);
 int mq_topic_share(const char *f, size_t len, size_t *off);
 /* Whether filter f matches topic name t (both assumed valid). */
 bool mq_topic_match(const char *f, size_t flen, const char *t, size_t tlen);
+/*
+ * Whether filter r covers filter s: every topic s matches, r matches
+ * ("a/+" covers "a/b" and "a/+", not "a/#" nor "#").  Both assumed valid;
+ * unlike matching, r covers "$" topics ("#" covers "$SYS/#"): for rules
+ * that grant access, not for delivery.
+ */
+bool mq_topic_covers(const char *r, size_t rlen, const char *s, size_t slen);
 
 int  mq_trie_new(mq_trie **out);
 void mq_trie_free(mq_trie **t);
