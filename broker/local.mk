@@ -11,14 +11,16 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_session.c broker/mq_proto.c broker/mq_net.c \
 	broker/mq_ctl.c broker/mq_plugins.c broker/mq_plugins.h \
 	broker/mq_authq.c broker/mq_authq.h broker/mq_cluster.c \
-	broker/mq_cluster.h broker/mq_jwt.c broker/mq_jwt.h
+	broker/mq_cluster.h broker/mq_jwt.c broker/mq_jwt.h \
+	broker/mq_store.c broker/mq_store.h broker/mq_store_rec.c \
+	broker/mq_store_rec.h broker/mq_persist.c
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
 
 bin_PROGRAMS += mqttd
 mqttd_SOURCES = broker/mq_main.c
 mqttd_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
 mqttd_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) \
-	$(OPENSSL_LIBS) $(PTHREAD_LIBS)
+	$(OPENSSL_LIBS) $(LMDB_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += broker/mqttd.conf.example
 
 # Unit tests.
@@ -38,21 +40,26 @@ tests_unit_test_mq_config_SOURCES = tests/unit/test_mq_config.c
 tests_unit_test_mq_config_LDADD = libmq.a
 tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
 tests_unit_test_mq_broker_LDADD = libmq.a libcol.a libshm.a $(JSONC_LIBS) \
-	$(CRYPT_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+	$(CRYPT_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) $(PTHREAD_LIBS)
 
 # Fuzzers: the codec alone, and the handlers over socket-less connections.
 MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \
 	broker/mq_timer.c broker/mq_config.c broker/mq_log.c \
 	broker/mq_broker.c broker/mq_session.c broker/mq_proto.c \
 	broker/mq_net.c broker/mq_ctl.c broker/mq_plugins.c \
-	broker/mq_authq.c broker/mq_cluster.c collector/col.c collector/col_tables.c shm/shm_names.c \
+	broker/mq_authq.c broker/mq_cluster.c broker/mq_store.c \
+	broker/mq_store_rec.c broker/mq_persist.c collector/col.c \
+	collector/col_tables.c shm/shm_names.c \
 	shm/shm_reader.c shm/shm_tables.c
-FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers
+FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers fuzz/fuzz_mq_store_rec
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 	$(FUZZ_LINK) $^
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
-	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) -lrt \
-	    -lpthread
+	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) \
+	    $(LMDB_LIBS) -lrt -lpthread
+fuzz/fuzz_mq_store_rec: tests/fuzz/fuzz_mq_store_rec.c broker/mq_store_rec.c \
+	    broker/mq_trie.c broker/mq_hash.c
+	$(FUZZ_LINK) $^ -lpthread
 
 # mqttd_auth_jwt: the token verifier (pure), its tests and its fuzzer.
 check_PROGRAMS += tests/unit/test_mq_jwt

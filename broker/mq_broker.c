@@ -153,12 +153,14 @@ retain_store(mq_broker *b, struct mq_pub *p)
 			mq__msg_unref(r->msg);
 			free(r);
 			b->nretained--;
+			mq__persist_retained(b, p->topic, p->topic_len, NULL);
 		}
 	} else {
 		mq_msg *m = mq__pub_hold(p);
 
 		if (m == NULL)
 			return;
+		mq__persist_retained(b, p->topic, p->topic_len, m);
 		if (r != NULL) { /* [MQTT-3.3.1-5] replace */
 			mq__msg_unref(r->msg);
 			r->msg = m;
@@ -172,6 +174,17 @@ retain_store(mq_broker *b, struct mq_pub *p)
 	}
 	b->metrics[SHM_M_MESSAGES_RETAINED] = b->nretained;
 	b->stats_dirty = true;
+}
+
+void
+mq__retained_load(mq_broker *b, mq_msg *m)
+{
+	struct mq_pub p;
+
+	mq__pub_from_msg(&p, m);
+	mq__msg_unref(m); /* p holds its own reference */
+	retain_store(b, &p);
+	mq__msg_unref(p.msg);
 }
 
 static void

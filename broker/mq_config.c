@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_U32, K_U64, K_BOOL, K_STR, K_LISTEN, K_LOG, K_FD };
+enum kind { K_U32, K_U64, K_BOOL, K_STR, K_LISTEN, K_LOG, K_FD, K_SYNC };
 
 struct key {
 	const char *name; /* file key; the flag is "--" + name with '-' */
@@ -60,6 +60,12 @@ static const struct key keys[] = {
 	{ "segment_string_bytes", K_U64, F(seg_string_bytes), "arena bytes" },
 	{ "cluster_nats", K_STR, F(cluster_nats),
 	    "nats://HOST:PORT[,...]: join the cluster (--with-cluster)" },
+	{ "persistence", K_BOOL, F(persistence), "durable store (false)" },
+	{ "persistence_sync", K_SYNC, F(persistence_sync),
+	    "commit|interval|off (commit)" },
+	{ "persistence_sync_interval", K_U32, F(persistence_sync_interval),
+	    "ms (1000)" },
+	{ "persistence_dir", K_STR, F(persistence_dir), "(the state dir)" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -90,6 +96,7 @@ defaults(mq_config *c)
 	c->seg_subscriptions = 262144;
 	c->seg_routes = 262144;
 	c->seg_string_bytes = 64u << 20;
+	c->persistence_sync_interval = 1000;
 }
 
 int
@@ -175,6 +182,16 @@ set(mq_config *c, const struct key *k, const char *v)
 		if (rc < 0)
 			return rc;
 		c->log_level = rc;
+		return 0;
+	case K_SYNC:
+		if (!strcmp(v, "commit"))
+			c->persistence_sync = MQ_PERSIST_COMMIT;
+		else if (!strcmp(v, "interval"))
+			c->persistence_sync = MQ_PERSIST_INTERVAL;
+		else if (!strcmp(v, "off"))
+			c->persistence_sync = MQ_PERSIST_OFF;
+		else
+			return -EINVAL;
 		return 0;
 	case K_LISTEN:
 		if (c->nlisten == MQ_MAX_LISTENERS)
@@ -392,5 +409,6 @@ mq_config_fini(mq_config *c)
 	free(c->clientid_file);
 	free(c->acl_file);
 	free(c->cluster_nats);
+	free(c->persistence_dir);
 	memset(c, 0, sizeof(*c));
 }

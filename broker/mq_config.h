@@ -47,7 +47,19 @@ typedef struct mq_config {
 	uint32_t         seg_routes;
 	uint64_t         seg_string_bytes;
 	char            *cluster_nats; /* NATS URLs; NULL: single node */
+	/* The store (mq_store): off unless persistence is on and
+	 * persistence_sync is not MQ_PERSIST_OFF. */
+	bool     persistence;
+	int      persistence_sync;          /* enum mq_persist_sync */
+	uint32_t persistence_sync_interval; /* ms, MQ_PERSIST_INTERVAL */
+	char    *persistence_dir;           /* NULL: the state dir */
 } mq_config;
+
+enum mq_persist_sync {
+	MQ_PERSIST_COMMIT,
+	MQ_PERSIST_INTERVAL,
+	MQ_PERSIST_OFF
+};
 
 /*
  * Fills *cfg from defaults, the file named by -c (if any) and argv.

@@ -34,7 +34,8 @@ enum mq_kind {
 	MQ_K_CTL,
 	MQ_K_CTL_CONN,
 	MQ_K_AUTHQ,
-	MQ_K_CLUSTER
+	MQ_K_CLUSTER,
+	MQ_K_STORE
 };
 
 /*
@@ -158,6 +159,7 @@ struct mq_conn {
 	uint8_t            *connect_raw;
 	uint32_t            connect_len;
 	uint8_t             auth_rc; /* the verdict, MQ_AUTH_* + 1; 0: none */
+	uint32_t acks_waiting; /* acks held for a store commit (mq_persist) */
 };
 
 /*
@@ -273,6 +275,9 @@ struct mq_session {
 	mq_session      *next_dirty;
 	mq_timer         expiry; /* offline persistent session */
 	mq_timer         retry;  /* inflight retry, awaiting_rel expiry */
+	bool             sdirty; /* to be written to the store */
+	bool             stored; /* has a record in the store */
+	mq_session      *next_sdirty;
 	char             id[];
 };
 
@@ -319,6 +324,12 @@ struct mq_broker {
 	/* The cluster's hooks (all NULL without one, mq_cluster.h). */
 	struct mq_cluster_hooks cluster;
 	uint8_t                 cluster_kind; /* MQ_K_CLUSTER: epoll tag */
+	/* The store (mq_persist.c; NULL: persistence off).  store_changes
+	 * counts durable changes; handle() copies it to store_mark, so an
+	 * ack written after a change waits for the commit. */
+	struct mq_persist *persist;
+	uint8_t            persist_kind; /* MQ_K_STORE: its epoll tag */
+	uint64_t           store_changes, store_mark;
 };
 
 static inline void
@@ -355,6 +366,9 @@ int  mq__sys_start(mq_broker *b);
 bool mq__acl(
     mq_broker *b, mq_conn *c, const char *topic, size_t len, bool publish);
 
+/* Loads a retained message at start (takes the reference). */
+void mq__retained_load(mq_broker *b, mq_msg *m);
+
 /* mq_session.c */
 mq_session *mq__session_find(mq_broker *b, const char *id, size_t len);
 mq_session *mq__session_new(
@@ -385,6 +399,36 @@ void mq__on_qos2_publish(
     mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc);
 void mq__on_pubrel(mq_session *s, uint16_t pid);
 void mq__session_resume(mq_session *s);
+/* Loading a session from the store (each takes m's reference). */
+void mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
+    uint8_t qos, uint32_t sub_id, mq_msg *m);
+void mq__session_restore_queued(
+    mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id);
+void mq__session_restore_awrel(mq_session *s, uint16_t pid, mq_msg *m);
+
+/* mq_persist.c: the store's side of the broker (NULL persist: no-ops). */
+struct mq_store_stats;
+int  mq__persist_open(mq_broker *b);  /* loads; before the listeners */
+void mq__persist_close(mq_broker *b); /* writes what is left, waits */
+void mq__persist_tick(mq_broker *b);  /* once per loop iteration */
+void mq__persist_event(mq_broker *b); /* the store's eventfd */
+void mq__persist_stats(const mq_broker *b, struct mq_store_stats *out);
+/* m NULL: the retained message of topic was deleted. */
+void mq__persist_retained(
+    mq_broker *b, const char *topic, uint16_t len, const mq_msg *m);
+void mq__persist_session_mark(mq_session *s);
+/* A persistent session's durable state changed. */
+static inline void
+mq__persist_session(mq_session *s)
+{
+	if (s->b->persist != NULL && !s->clean)
+		mq__persist_session_mark(s);
+}
+void mq__persist_session_gone(mq_session *s);
+/* True when the ack must wait for a commit (it is then sent later). */
+bool mq__persist_defer_ack(
+    mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc);
+void mq__persist_conn_gone(mq_conn *c);
 
 /* mq_proto.c */
 int  mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used);

@@ -483,6 +483,9 @@ dispatch(mq_broker *b, struct epoll_event *ev)
 	case MQ_K_CLUSTER:
 		b->cluster.event(b->cluster.ctx);
 		break;
+	case MQ_K_STORE:
+		mq__persist_event(b);
+		break;
 	default:
 		mq__ctl_event(b, ev->data.ptr, ev->events);
 		break;
@@ -509,6 +512,7 @@ loop(mq_broker *b)
 		 * connect, subscribe and the like: they go at once.
 		 */
 		mq_broker_sweep(b);
+		mq__persist_tick(b); /* this iteration's changes: one commit */
 		now = mq_now_ms();
 		if (now != synced || b->stats_dirty) {
 			mq__sync(b);
@@ -559,6 +563,8 @@ mq_broker_run(mq_broker *b)
 		return -errno;
 	}
 	rc = signals_open(b, &sig);
+	if (rc == 0) /* retained and sessions are back before anyone comes */
+		rc = mq__persist_open(b);
 	if (rc == 0)
 		rc = authq_open(b);
 	if (rc == 0)
@@ -588,6 +594,7 @@ mq_broker_run(mq_broker *b)
 		mq__conn_close(c, SHM_SHUT_CLOSED);
 	}
 	mq_broker_sweep(b);
+	mq__persist_close(b); /* the sessions just detached, then close */
 	/* Every connection is gone, so every job is cancelled: this only
 	 * waits for the checks that are running. */
 	mq_authq_free(&b->authq);

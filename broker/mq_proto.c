@@ -281,6 +281,9 @@ mq__send_ack5(mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc)
 
 	if (c == NULL || c->state == MQ_CS_CLOSING)
 		return;
+	if (c->b->persist != NULL && type != MQ_PUBREL && type != MQ_UNSUBACK
+	    && mq__persist_defer_ack(c, type, pid, rc))
+		return; /* sent once the store has what it acknowledges */
 	if (c->proto != 5)
 		rc = 0;
 	mq__send(c, a, mq_encode_ack5(a, type, pid, rc));
@@ -300,6 +303,9 @@ mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid)
 	};
 
 	if (c == NULL || c->state == MQ_CS_CLOSING)
+		return;
+	if (c->b->persist != NULL && type != MQ_PUBREL && type != MQ_UNSUBACK
+	    && mq__persist_defer_ack(c, type, pid, 0))
 		return;
 	mq__send(c, a, mq_encode_ack(a, type, pid));
 	c->b->metrics[m[type]]++;
@@ -1196,6 +1202,7 @@ handle(mq_conn *c, const mq_packet *pkt)
 	uint8_t    pong[2];
 
 	b->metrics[SHM_M_PACKETS_RECEIVED]++;
+	b->store_mark = b->store_changes; /* mq_persist: acks after changes */
 	if (pkt->type == MQ_CONNECT) {
 		b->metrics[SHM_M_PACKETS_CONNECT]++;
 		return on_connect(c, pkt);
@@ -1431,6 +1438,8 @@ mq__conn_free(mq_conn *c)
 	}
 	mq_timer_cancel(&b->timers, &c->ka);
 	mq__conn_auth_cancel(c);
+	if (c->acks_waiting != 0)
+		mq__persist_conn_gone(c);
 	free(c->connect_raw);
 	mq__msg_unref(c->will);
 	if (c->oalias != NULL) {

@@ -66,6 +66,7 @@ mq__session_new(mq_broker *b, const char *id, size_t len, bool clean)
 		s->col = col_session_created(
 		    b->col, id, len, clean, s->created_at);
 	mq__session_dirty(s);
+	mq__persist_session(s);
 	return s;
 }
 
@@ -245,6 +246,7 @@ will_publish(mq_session *s)
 		return;
 	s->will = NULL;
 	mq_timer_cancel(&s->b->timers, &s->will_timer);
+	mq__persist_session(s);
 	mq__will_pub(&p, m);
 	mq__msg_unref(m);
 	mq__publish(s->b, &p);
@@ -271,6 +273,7 @@ mq__session_will(mq_session *s, mq_msg *will, uint32_t delay_s)
 	s->will = will;
 	mq_timer_set(&s->b->timers, &s->will_timer,
 	    mq_now_ms() + (uint64_t) delay_s * 1000);
+	mq__persist_session(s);
 }
 
 void
@@ -298,6 +301,7 @@ mq__session_free(mq_session *s)
 	mq_timer_cancel(&b->timers, &s->retry);
 	mq_timer_cancel(&b->timers, &s->will_timer);
 	dirty_unlink(s);
+	mq__persist_session_gone(s);
 	mq_hash_remove(&b->sessions, &s->h);
 	if (b->col != NULL)
 		col_session_removed(b->col, s->col);
@@ -337,6 +341,7 @@ mq__session_attach(mq_session *s, mq_conn *c)
 		s->will = NULL;
 	}
 	mq__session_dirty(s);
+	mq__persist_session(s);
 }
 
 void
@@ -356,6 +361,7 @@ mq__session_detach(mq_session *s)
 	        + (uint64_t) (s->v5 ? s->expiry_s : b->cfg->session_expiry)
 	            * 1000);
 	mq__session_dirty(s);
+	mq__persist_session(s);
 }
 
 /* ---- subscriptions ---- */
@@ -384,6 +390,7 @@ mq__subscribe(
 			sub->qos = qos;
 			if (b->col != NULL)
 				col_subscription_qos(b->col, sub->col, qos);
+			mq__persist_session(s);
 			*out = sub;
 			return qos;
 		}
@@ -427,6 +434,7 @@ mq__subscribe(
 	b->nsubs++;
 	b->stats_dirty = true;
 	mq__session_dirty(s);
+	mq__persist_session(s);
 	*out = sub;
 	return qos;
 }
@@ -443,6 +451,7 @@ mq__unsubscribe(mq_session *s, const char *f, size_t len)
 			*pp = sub->next;
 			sub_unlink(s, sub);
 			mq__session_dirty(s);
+			mq__persist_session(s);
 			return 0;
 		}
 	}
@@ -498,6 +507,7 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
 	s->q_len++;
 	s->enqueue_msg++;
 	mq__session_dirty(s);
+	mq__persist_session(s);
 }
 
 static bool
@@ -572,6 +582,7 @@ send_inflight(
 		retry_arm(s,
 		    f->sent_at + (uint64_t) s->b->cfg->retry_interval * 1000);
 	mq__session_dirty(s);
+	mq__persist_session(s);
 }
 
 /* Moves queued messages into the window while it has room. */
@@ -692,6 +703,7 @@ inflight_done(mq_session *s, struct mq_inflight *f)
 	}
 	if (s->if_span == 0)
 		s->if_head = 0;
+	mq__persist_session(s);
 	pump(s);
 }
 
@@ -723,6 +735,7 @@ mq__on_pubrec(mq_session *s, uint16_t pid)
 	}
 	f->state = MQ_IF_PUBCOMP;
 	f->sent_at = mq_now_ms();
+	mq__persist_session(s);
 	mq__send_ack(s->conn, MQ_PUBREL, pid);
 	mq__session_dirty(s);
 }
@@ -788,6 +801,7 @@ mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc)
 	a->at = mq_now_ms();
 	s->aw_len++;
 	retry_arm(s, a->at + (uint64_t) b->cfg->await_rel_timeout * 1000);
+	mq__persist_session(s); /* before the PUBREC: it may wait */
 	mq__send_ack5(s->conn, MQ_PUBREC, pid, rc);
 	mq__session_dirty(s);
 }
@@ -801,10 +815,13 @@ mq__on_pubrel(mq_session *s, uint16_t pid)
 			struct mq_pub p;
 
 			s->aw[i] = s->aw[--s->aw_len];
-			mq__send_ack(s->conn, MQ_PUBCOMP, pid);
+			mq__persist_session(s);
 			mq__pub_from_msg(&p, m);
 			mq__msg_unref(m); /* p holds its own reference */
 			mq__publish(s->b, &p);
+			/* After routing: a PUBCOMP whose message went to a
+			 * persistent session waits for its commit. */
+			mq__send_ack(s->conn, MQ_PUBCOMP, pid);
 			mq__session_dirty(s);
 			return;
 		}
@@ -863,6 +880,7 @@ retry_fire(mq_timer *t)
 			s->aw[i] = s->aw[--s->aw_len];
 			mq__metric(s->b, SHM_M_MESSAGES_QOS2_DROPPED, 1);
 			mq__session_dirty(s);
+			mq__persist_session(s);
 			continue;
 		}
 		if (s->aw[i].at + awin < next)
@@ -881,4 +899,89 @@ retry_fire(mq_timer *t)
 	}
 	if (next != UINT64_MAX)
 		mq_timer_set(&s->b->timers, t, next);
+}
+
+/* ---- loading from the store (mq_persist) ---- */
+
+void
+mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
+    uint8_t qos, uint32_t sub_id, mq_msg *m)
+{
+	struct mq_inflight *f;
+	uint32_t            gap = 0;
+
+	if (s->inf == NULL) {
+		uint32_t cap = s->b->cfg->max_inflight;
+
+		s->inf = malloc(cap * sizeof(*s->inf));
+		if (s->inf == NULL) {
+			mq__msg_unref(m);
+			return;
+		}
+		s->if_cap = (uint16_t) cap;
+	}
+	/* Ids stay consecutive from the head: the ids acked before the
+	 * stop come back as done entries. */
+	if (s->if_span > 0)
+		gap = ((uint32_t) pid + 65535
+		          - s->inf[(s->if_head + s->if_span - 1) % s->if_cap]
+		                .pid)
+		        % 65535
+		    - 1;
+	if (s->if_span + gap + 1 > s->if_cap) {
+		/* A smaller max_inflight than before: queue the rest. */
+		if (m != NULL)
+			mq__session_restore_queued(s, m, qos, false, sub_id);
+		return;
+	}
+	for (uint32_t i = 0; i < gap; i++) {
+		f = &s->inf[(s->if_head + s->if_span) % s->if_cap];
+		memset(f, 0, sizeof(*f));
+		f->pid
+		    = pid_next(s->inf[(s->if_head + s->if_span + s->if_cap - 1)
+		                    % s->if_cap]
+		                   .pid);
+		f->state = MQ_IF_DONE;
+		s->if_span++;
+	}
+	f = &s->inf[(s->if_head + s->if_span) % s->if_cap];
+	f->msg = m;
+	f->pid = pid;
+	f->qos = qos;
+	f->sub_id = sub_id;
+	f->state = state;
+	f->sent_at = mq_now_ms();
+	s->if_span++;
+	s->if_live++;
+	s->next_pid = pid_next(pid);
+}
+
+void
+mq__session_restore_queued(
+    mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+{
+	enqueue(s, m, qos, retain, sub_id);
+}
+
+void
+mq__session_restore_awrel(mq_session *s, uint16_t pid, mq_msg *m)
+{
+	struct mq_awrel *a;
+
+	if (s->aw_len == s->aw_cap) {
+		uint32_t cap = s->aw_cap ? s->aw_cap * 2u : 4u;
+
+		if (cap > 65535
+		    || (a = realloc(s->aw, cap * sizeof(*a))) == NULL) {
+			mq__msg_unref(m);
+			return;
+		}
+		s->aw = a;
+		s->aw_cap = (uint16_t) cap;
+	}
+	a = &s->aw[s->aw_len++];
+	a->msg = m;
+	a->pid = pid;
+	a->at = mq_now_ms();
+	retry_arm(s, a->at + (uint64_t) s->b->cfg->await_rel_timeout * 1000);
 }

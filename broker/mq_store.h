@@ -1,0 +1,105 @@
+/*
+ * mq_store: the broker's durable store, an LMDB environment in
+ * DIR/store/ (data.mdb, lock.mdb), written by one store thread.
+ *
+ * The event loop stages puts and deletes into the open batch; once per
+ * iteration, when the thread is idle, it hands the batch over
+ * (mq_store_submit) and goes on serving.  The thread applies the whole
+ * batch as one write transaction, commits it (with
+ * MQ_STORE_SYNC_COMMIT the commit is on disk when it returns; with
+ * MQ_STORE_SYNC_INTERVAL it is written to the page cache and synced every
+ * interval_ms) and signals an eventfd; the loop then learns which batch
+ * is durable (mq_store_done) and releases what waited for it.  The loop
+ * never waits for fsync.
+ *
+ * A batch that fails (disk full, map full) is kept by the thread and
+ * applied again, in order, before the next one, so the store catches up
+ * by itself once space returns.
+ *
+ * Opening never fails for a damaged store: a store that cannot be opened,
+ * whose records fail validation (mq_store_rec), or that a future version
+ * wrote is renamed to DIR/store.corrupt.<time>, counted, logged, and an
+ * empty one created.  The walk that validates runs in a child process, so
+ * even a store whose B-tree pages LMDB cannot read safely costs a failed
+ * child, not the broker.
+ *
+ * Errors: 0 or -errno; failures are logged once (mq_log).
+ */
+#ifndef MQ_STORE_H
+#define MQ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mq_store mq_store;
+
+enum mq_store_sync { MQ_STORE_SYNC_COMMIT, MQ_STORE_SYNC_INTERVAL };
+
+enum mq_store_db { MQ_STORE_RETAINED, MQ_STORE_SESSIONS, MQ_STORE_NDB };
+
+struct mq_store_config {
+	const char        *dir; /* the store is DIR/store */
+	enum mq_store_sync sync;
+	uint32_t           interval_ms; /* MQ_STORE_SYNC_INTERVAL */
+	uint64_t           map_bytes;   /* 0: 64 GiB of address space */
+};
+
+/* What the segment, monitoring/stats and /metrics show. */
+struct mq_store_stats {
+	uint64_t size_bytes;     /* pages in use x page size */
+	uint64_t last_sync_us;   /* the last commit (and sync) took */
+	uint64_t txns;           /* committed */
+	uint64_t bytes_written;  /* keys + values put */
+	uint64_t records_loaded; /* at start */
+	uint64_t corrupt_events; /* stores moved aside at start */
+	uint64_t disk_full;      /* failed commits (no space) */
+	uint64_t failed_txns;    /* failed commits, any cause */
+};
+
+/*
+ * Opens (creating, or moving a damaged store aside first) and starts the
+ * thread.  -errno only when not even an empty store can be made.
+ */
+int  mq_store_open(mq_store **out, const struct mq_store_config *cfg);
+void mq_store_close(mq_store **st); /* commits what is staged first */
+
+/* The eventfd the loop polls for finished batches. */
+int mq_store_fd(const mq_store *st);
+
+/*
+ * Calls fn for every record of db, in key order, before the thread has
+ * anything to do (at start).  A non-zero return from fn stops the walk and
+ * is returned; else the number of records.
+ */
+typedef int (*mq_store_fn)(void *arg, const void *val, size_t len);
+long mq_store_load(
+    mq_store *st, enum mq_store_db db, mq_store_fn fn, void *arg);
+
+/*
+ * Stage a put or a delete in the open batch.  Keys of any length: one
+ * longer than LMDB's limit is stored under its SHA-256.
+ */
+int mq_store_put(mq_store *st, enum mq_store_db db, const void *key,
+    size_t klen, const void *val, size_t vlen);
+int mq_store_del(
+    mq_store *st, enum mq_store_db db, const void *key, size_t klen);
+
+/* The number the open batch will carry. */
+uint64_t mq_store_next_id(const mq_store *st);
+bool     mq_store_staged(const mq_store *st); /* open batch not empty */
+/* The thread has nothing, and its last result was taken: a submit now
+ * would be accepted. */
+bool mq_store_idle(const mq_store *st);
+/* Hands the open batch to the thread if it is idle: 1, else 0. */
+int mq_store_submit(mq_store *st);
+/*
+ * After the eventfd fired: *id is the last finished batch and the result
+ * its commit's, 0 or -errno (-ENOSPC: disk or map full).  1: nothing new.
+ */
+int mq_store_done(mq_store *st, uint64_t *id);
+/* Waits until everything staged is committed (shutdown, tests). */
+int  mq_store_flush(mq_store *st);
+void mq_store_stats(const mq_store *st, struct mq_store_stats *out);
+
+#endif
