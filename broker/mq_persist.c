@@ -48,6 +48,8 @@ struct mq_persist {
 	uint64_t        sessions_loaded, retained_loaded, expired;
 };
 
+static void mirror(mq_broker *b);
+
 static int64_t
 wall_ms(void)
 {
@@ -383,6 +385,7 @@ mq__persist_event(mq_broker *b)
 	if (rc == 1)
 		return;
 	release(b, id, rc);
+	mirror(b);
 	if (rc < 0) {
 		P->full_since_log++;
 		now = mq_now_ms();
@@ -402,6 +405,25 @@ mq__persist_event(mq_broker *b)
 		P->full_since_log = 0;
 	}
 	mq__persist_tick(b);
+}
+
+/* The store's figures into the segment (once per commit). */
+static void
+mirror(mq_broker *b)
+{
+	struct mq_store_stats s;
+
+	if (b->col == NULL)
+		return;
+	mq_store_stats(b->persist->st, &s);
+	col_store_set(b->col, SHM_SF_ENABLED, 1);
+	col_store_set(b->col, SHM_SF_SIZE_BYTES, s.size_bytes);
+	col_store_set(b->col, SHM_SF_LAST_SYNC_US, s.last_sync_us);
+	col_store_set(b->col, SHM_SF_TXNS, s.txns);
+	col_store_set(b->col, SHM_SF_BYTES_WRITTEN, s.bytes_written);
+	col_store_set(b->col, SHM_SF_RECORDS_LOADED, s.records_loaded);
+	col_store_set(b->col, SHM_SF_CORRUPT, s.corrupt_events);
+	col_store_set(b->col, SHM_SF_DISK_FULL, s.disk_full);
 }
 
 /* ---- loading ---- */
@@ -560,6 +582,7 @@ mq__persist_open(mq_broker *b)
 	    (unsigned long long) P->sessions_loaded,
 	    (unsigned long long) P->expired,
 	    (unsigned long long) (mq_now_ms() - t0));
+	mirror(b);
 	b->persist_kind = MQ_K_STORE;
 	ev.data.ptr = &b->persist_kind;
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, mq_store_fd(P->st), &ev) != 0) {

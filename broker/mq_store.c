@@ -750,3 +750,67 @@ mq_store_stats(const mq_store *st, struct mq_store_stats *out)
 {
 	*out = st->stats;
 }
+
+/* ---- offline ---- */
+
+int
+mq_store_check(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if ((size_t) snprintf(path, sizeof(path), "%s/store", dir)
+	    >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (access(path, F_OK) != 0)
+		return -errno;
+	return validate(path);
+}
+
+long
+mq_store_dump(const char *dir, mq_store_dump_fn fn, void *arg)
+{
+	char        path[PATH_MAX];
+	MDB_env    *env;
+	MDB_txn    *txn = NULL;
+	MDB_dbi     dbi;
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	long        n = 0;
+	int         rc;
+
+	if ((size_t) snprintf(path, sizeof(path), "%s/store", dir)
+	    >= sizeof(path))
+		return -ENAMETOOLONG;
+	rc = env_open(&env, path, MDB_RDONLY | MDB_NOLOCK, 0);
+	if (rc < 0)
+		return rc;
+	rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	for (int db = 0; rc == 0 && db < MQ_STORE_NDB; db++) {
+		rc = mdb_dbi_open(txn, db_names[db], 0, &dbi);
+		if (rc == 0)
+			rc = mdb_cursor_open(txn, dbi, &cur);
+		if (rc != 0)
+			break;
+		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+			uint8_t type = 0;
+			int     ok = mq_rec_check(v.mv_data, v.mv_size, &type);
+
+			if (ok == 0
+			    && type
+			        != (db == MQ_STORE_RETAINED ? MQ_REC_RETAINED
+			                                    : MQ_REC_SESSION))
+				ok = -EBADMSG;
+			n++;
+			if (fn((void *) arg, (enum mq_store_db) db, v.mv_data,
+			        v.mv_size, ok)
+			    != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		rc = rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc != 0 ? mdb_errno(rc) : n;
+}

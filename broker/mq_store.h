@@ -102,4 +102,17 @@ int mq_store_done(mq_store *st, uint64_t *id);
 int  mq_store_flush(mq_store *st);
 void mq_store_stats(const mq_store *st, struct mq_store_stats *out);
 
+/*
+ * Offline, for `mqttdctl store check|dump`: DIR/store, read only, nothing
+ * started.  mq_store_check walks it as the broker does before opening (in
+ * a child): 0 valid (or absent), -EBADMSG damaged, -EPROTO newer format,
+ * -ENOTDIR / -errno not openable.  mq_store_dump calls fn for every record
+ * with its check result (0 or -EBADMSG); returns the number of records or
+ * -errno.
+ */
+int mq_store_check(const char *dir);
+typedef int (*mq_store_dump_fn)(
+    void *arg, enum mq_store_db db, const void *val, size_t len, int valid);
+long mq_store_dump(const char *dir, mq_store_dump_fn fn, void *arg);
+
 #endif

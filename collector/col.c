@@ -282,6 +282,14 @@ col_metric_set(col *c, enum shm_metric m, uint64_t v)
 }
 
 void
+col_store_set(col *c, enum shm_store_fig f, uint64_t v)
+{
+	if (c == NULL || (unsigned) f >= SHM_STORE_FIG_COUNT)
+		return;
+	SHM_ST(&c->hdr->store[f], v);
+}
+
+void
 col_stats_set(col *c, const uint64_t stats[SHM_STAT_COUNT])
 {
 	struct shm_stats_latch *l;

@@ -145,5 +145,7 @@ void col_metric_set(col *c, enum shm_metric m, uint64_t v);
 
 /* Publishes all 14 stats at once; readers see them as one snapshot. */
 void col_stats_set(col *c, const uint64_t stats[SHM_STAT_COUNT]);
+/* One figure of the store (enum shm_store_fig). */
+void col_store_set(col *c, enum shm_store_fig f, uint64_t v);
 
 #endif

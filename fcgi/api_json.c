@@ -239,11 +239,19 @@ api_json_metrics(struct api_jw *w, const uint64_t m[SHM_METRIC_COUNT])
 }
 
 void
-api_json_stats(struct api_jw *w, const uint64_t s[SHM_STAT_COUNT])
+api_json_stats(
+    struct api_jw *w, const uint64_t s[SHM_STAT_COUNT], const uint64_t *store)
 {
+	char name[64];
+
 	api_jw_object(w);
 	for (int i = 0; i < SHM_STAT_COUNT; i++)
 		named_u64(w, shm_stat_name((enum shm_stat) i), s[i]);
+	for (int i = 0; store != NULL && i < SHM_STORE_FIG_COUNT; i++) {
+		snprintf(name, sizeof(name), "store/%s",
+		    shm_store_fig_name((enum shm_store_fig) i));
+		named_u64(w, name, store[i]);
+	}
 	api_jw_object_end(w);
 }
 

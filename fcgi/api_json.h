@@ -37,7 +37,10 @@ void api_json_listener(struct api_jw *w, const shm_listener *l);
 
 /* The 38 metrics in the doc's order, the 14 stats in the doc's order. */
 void api_json_metrics(struct api_jw *w, const uint64_t m[SHM_METRIC_COUNT]);
-void api_json_stats(struct api_jw *w, const uint64_t s[SHM_STAT_COUNT]);
+/* store: the store's figures, as extras "store/<figure>" after EMQ's
+ * 14 (NULL: none). */
+void api_json_stats(
+    struct api_jw *w, const uint64_t s[SHM_STAT_COUNT], const uint64_t *store);
 
 /* {"current_page","page_size","total_num","total_page","objects":[ ...
  * ]}: begin writes up to the open array, the caller writes the records,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +130,26 @@ sample(struct buf *b, const char *name, const char *suffix, const char *node,
 	put(b, "\n", 1);
 }
 
+/* The durable store: mqttd_store_<figure>, counters for the ones that
+ * only grow. */
+static void
+store(struct buf *b, const struct api_prom_input *in)
+{
+	char name[64];
+
+	for (int i = 0; in->store != NULL && i < SHM_STORE_FIG_COUNT; i++) {
+		const char *f = shm_store_fig_name((enum shm_store_fig) i);
+		bool counter = i == SHM_SF_TXNS || i == SHM_SF_BYTES_WRITTEN
+		    || i == SHM_SF_CORRUPT || i == SHM_SF_DISK_FULL;
+
+		snprintf(name, sizeof(name), "store/%s", f);
+		family(b, name, counter ? "_total" : "",
+		    counter ? "counter" : "gauge", name);
+		sample(
+		    b, name, counter ? "_total" : "", in->node, in->store[i]);
+	}
+}
+
 static void
 listeners(struct buf *b, const struct api_prom_input *in)
 {
@@ -247,6 +268,7 @@ api_prom_render_buf(
 		    "Seconds since the broker started.");
 		sample(&b, "uptime", "_seconds", in->node, in->uptime);
 		counters(&b, in);
+		store(&b, in);
 		listeners(&b, in);
 	}
 	put(&b, "", 1); /* the NUL, not counted in len */

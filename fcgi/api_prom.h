@@ -21,6 +21,7 @@ struct api_prom_input {
 	uint64_t            uptime;
 	const uint64_t     *metrics; /* SHM_METRIC_COUNT */
 	const uint64_t     *stats;   /* SHM_STAT_COUNT */
+	const uint64_t     *store;   /* SHM_STORE_FIG_COUNT, or NULL */
 	const shm_listener *listeners;
 	size_t              nlisteners;
 };

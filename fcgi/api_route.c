@@ -231,6 +231,7 @@ respond_prom(struct hctx *h, struct api_response *rs)
 {
 	struct api_prom_input in = { .node = NULL };
 	uint64_t              m[SHM_METRIC_COUNT], s[SHM_STAT_COUNT];
+	uint64_t              st[SHM_STORE_FIG_COUNT];
 	struct lis_vec        lv = { 0 };
 
 	segment_refresh(h, false);
@@ -245,6 +246,8 @@ respond_prom(struct hctx *h, struct api_response *rs)
 		    : 0;
 		in.metrics = m;
 		in.stats = s;
+		if (shm_store_get(R(h), st) == 0)
+			in.store = st;
 		in.listeners = lv.v;
 		in.nlisteners = lv.n;
 	}

@@ -212,13 +212,15 @@ metrics_json(struct hctx *h)
 static void
 stats_json(struct hctx *h)
 {
-	uint64_t s[SHM_STAT_COUNT];
+	uint64_t s[SHM_STAT_COUNT], st[SHM_STORE_FIG_COUNT];
 	int      rc = shm_stats_get(R(h), s);
 
+	if (rc == 0)
+		rc = shm_store_get(R(h), st);
 	if (rc < 0)
 		api__seg_err(h, rc);
 	else
-		api_json_stats(h->w, s);
+		api_json_stats(h->w, s, st);
 }
 
 static void

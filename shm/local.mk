@@ -13,9 +13,11 @@ tests_unit_test_shm_LDADD = libcol.a libshm.a
 
 # mqttdctl: the segment as JSON, for people and integration tests.
 bin_PROGRAMS += mqttdctl
-mqttdctl_SOURCES = shm/mqttdctl.c
+mqttdctl_SOURCES = shm/mqttdctl.c shm/mqttdctl_store.c shm/mqttdctl_store.h
 mqttdctl_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS)
-mqttdctl_LDADD = libshm.a $(JSONC_LIBS)
+# libmq.a for the store's offline walk (mq_store, mq_store_rec).
+mqttdctl_LDADD = libshm.a libmq.a $(JSONC_LIBS) $(LMDB_LIBS) \
+	$(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 # Fuzz the reader with arbitrary segment bytes.
 FUZZERS += fuzz/fuzz_shm_reader

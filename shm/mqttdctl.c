@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "shm/mqttdctl_store.h"
 #include "shm/shm.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 
 struct opts {
 	const char *state_dir, *shm, *what, *client, *topic;
+	const char *sub; /* store check|dump */
 	uint64_t    offset;
 	uint32_t    limit;
 };
@@ -201,6 +203,20 @@ counters(shm_reader *r, bool stats, json_object **out)
 	return 0;
 }
 
+static int
+store_figs(shm_reader *r, json_object **out)
+{
+	uint64_t v[SHM_STORE_FIG_COUNT];
+	int      rc = shm_store_get(r, v);
+
+	if (rc < 0)
+		return rc;
+	*out = json_object_new_object();
+	for (int i = 0; i < SHM_STORE_FIG_COUNT; i++)
+		add(*out, shm_store_fig_name(i), ju64(v[i]));
+	return 0;
+}
+
 enum table { T_CLIENTS, T_SESSIONS, T_SUBS, T_ROUTES };
 
 static int
@@ -273,7 +289,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: mqttdctl [--state-dir DIR | --shm NAME] "
 	    "node|clients|sessions|subscriptions|routes|listeners|plugins|"
-	    "metrics|stats\n"
+	    "metrics|stats|store\n"
+	    "       mqttdctl [--state-dir DIR] store check|dump   (offline)\n"
 	    "                [--client ID] [--topic T] [--offset N] "
 	    "[--limit N]\n");
 	exit(2);
@@ -320,7 +337,9 @@ parse(int argc, char **argv, struct opts *o)
 			usage();
 		}
 	}
-	if (optind != argc - 1)
+	if (optind == argc - 2 && strcmp(argv[optind], "store") == 0)
+		o->sub = argv[optind + 1];
+	else if (optind != argc - 1)
 		usage();
 	o->what = argv[optind];
 }
@@ -335,6 +354,15 @@ main(int argc, char **argv)
 	int          rc;
 
 	parse(argc, argv, &o);
+	if (o.sub != NULL) {
+		const char *dir
+		    = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
+
+		rc = mqttdctl_store(dir ? dir : "run", o.sub);
+		if (rc == 2)
+			usage();
+		return rc;
+	}
 	if (o.shm == NULL) {
 		const char *dir
 		    = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
@@ -357,6 +385,8 @@ main(int argc, char **argv)
 		rc = counters(r, false, &out);
 	else if (strcmp(o.what, "stats") == 0)
 		rc = counters(r, true, &out);
+	else if (strcmp(o.what, "store") == 0)
+		rc = store_figs(r, &out);
 	else
 		rc = list(r, &o, &out);
 	if (rc == -EINVAL) {

@@ -96,6 +96,22 @@ enum shm_stat {
 	SHM_STAT_COUNT /* 14 */
 };
 
+/*
+ * The broker's durable store (issue 11), shm_store_fig_name().  All 0
+ * when persistence is off (SHM_SF_ENABLED 0).
+ */
+enum shm_store_fig {
+	SHM_SF_ENABLED,        /* "enabled": 1 with persistence on */
+	SHM_SF_SIZE_BYTES,     /* "size_bytes": pages in use */
+	SHM_SF_LAST_SYNC_US,   /* "last_sync_us": last commit + sync */
+	SHM_SF_TXNS,           /* "transactions": committed */
+	SHM_SF_BYTES_WRITTEN,  /* "bytes_written": keys + values */
+	SHM_SF_RECORDS_LOADED, /* "records_loaded": at start */
+	SHM_SF_CORRUPT,        /* "corrupt_events": stores moved aside */
+	SHM_SF_DISK_FULL,      /* "disk_full_errors": failed commits */
+	SHM_STORE_FIG_COUNT
+};
+
 /* Why a listener's connections ended; shm_shutdown_name(). */
 enum shm_shutdown {
 	SHM_SHUT_CLOSED,            /* "closed": peer closed or DISCONNECT */
@@ -124,6 +140,7 @@ const char *shm_metric_name(enum shm_metric m); /* "packets/connect" */
 const char *shm_stat_name(enum shm_stat s);     /* "clients/count" */
 const char *shm_shutdown_name(enum shm_shutdown s);
 const char *shm_overflow_name(enum shm_overflow o);
+const char *shm_store_fig_name(enum shm_store_fig f); /* "size_bytes" */
 
 /* A length-counted string; see the note above on lifetime. */
 typedef struct shm_str {
@@ -246,6 +263,8 @@ int shm_node_get(shm_reader *r, shm_node *out);
  */
 int shm_metrics_get(shm_reader *r, uint64_t out[SHM_METRIC_COUNT]);
 int shm_stats_get(shm_reader *r, uint64_t out[SHM_STAT_COUNT]);
+/* The store's figures, each loaded atomically (as the metrics). */
+int shm_store_get(shm_reader *r, uint64_t out[SHM_STORE_FIG_COUNT]);
 
 /* Totals, O(1). */
 int64_t shm_clients_total(shm_reader *r);

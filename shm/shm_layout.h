@@ -127,7 +127,10 @@ struct shm_hdr {
 	struct shm_stats_latch stats __attribute__((aligned(SHM_LINE)));
 	/* Written on every packet: kept away from everything readers poll. */
 	uint64_t metrics[SHM_METRIC_COUNT] __attribute__((aligned(SHM_LINE)));
-	uint8_t  tail_pad[4096 - 2048 - 8 * SHM_METRIC_COUNT];
+	/* The store's figures (once per commit); zero in a segment of a
+	 * broker without them, so the layout version did not change. */
+	uint64_t store[SHM_STORE_FIG_COUNT] __attribute__((aligned(SHM_LINE)));
+	uint8_t  tail_pad[4096 - 2432 - 8 * SHM_STORE_FIG_COUNT];
 };
 
 _Static_assert(offsetof(struct shm_hdr, magic) == 0, "hdr layout");
@@ -148,6 +151,7 @@ _Static_assert(offsetof(struct shm_hdr, overflow) == 896, "hdr layout");
 _Static_assert(offsetof(struct shm_hdr, occ) == 1024, "hdr layout");
 _Static_assert(offsetof(struct shm_hdr, stats) == 1792, "hdr layout");
 _Static_assert(offsetof(struct shm_hdr, metrics) == 2048, "hdr layout");
+_Static_assert(offsetof(struct shm_hdr, store) == 2432, "hdr layout");
 _Static_assert(sizeof(struct shm_hdr) == 4096, "hdr size");
 
 /*

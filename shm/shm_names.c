@@ -136,3 +136,20 @@ shm_name_for_state_dir(char *buf, size_t len, const char *state_dir)
 		return -ENAMETOOLONG;
 	return 0;
 }
+
+static const char *const store_fig_names[SHM_STORE_FIG_COUNT] = {
+	"enabled",
+	"size_bytes",
+	"last_sync_us",
+	"transactions",
+	"bytes_written",
+	"records_loaded",
+	"corrupt_events",
+	"disk_full_errors",
+};
+
+const char *
+shm_store_fig_name(enum shm_store_fig f)
+{
+	return (unsigned) f < SHM_STORE_FIG_COUNT ? store_fig_names[f] : NULL;
+}

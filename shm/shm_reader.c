@@ -408,6 +408,16 @@ shm_metrics_get(shm_reader *r, uint64_t out[SHM_METRIC_COUNT])
 }
 
 int
+shm_store_get(shm_reader *r, uint64_t out[SHM_STORE_FIG_COUNT])
+{
+	if (r == NULL)
+		return -EINVAL;
+	for (int i = 0; i < SHM_STORE_FIG_COUNT; i++)
+		out[i] = SHM_LD(&shm__hdr(r)->store[i]);
+	return 0;
+}
+
+int
 shm_stats_get(shm_reader *r, uint64_t out[SHM_STAT_COUNT])
 {
 	const struct shm_stats_latch *l;

@@ -154,11 +154,12 @@ def test_prometheus_exporter(s):
         fams = {f.name: f for f in text_string_to_metric_families(text)}
         counters = [n for n, t in typed.items() if t == "counter"]
         gauges = [n for n, t in typed.items() if t == "gauge"]
-        assert len(counters) == 38
+        # 38 metrics + the store's 4 counters
+        assert len(counters) == 38 + 4
         assert all(n.startswith("mqttd_") and n.endswith("_total")
                    for n in counters)
-        # 14 stats + up + uptime + listener connections
-        assert len(gauges) == 14 + 3
+        # 14 stats + up + uptime + listener connections + 4 store gauges
+        assert len(gauges) == 14 + 3 + 4
         samples = {}
         for f in fams.values():
             for smp in f.samples:

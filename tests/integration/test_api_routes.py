@@ -31,6 +31,10 @@ STATS = ["clients/count", "clients/max", "retained/count", "retained/max",
          "routes/count", "routes/max", "sessions/count", "sessions/max",
          "subscribers/count", "subscribers/max", "subscriptions/count",
          "subscriptions/max", "topics/count", "topics/max"]
+# Our extras after EMQ's 14: the durable store (issue 11).
+STORE = ["store/enabled", "store/size_bytes", "store/last_sync_us",
+         "store/transactions", "store/bytes_written", "store/records_loaded",
+         "store/corrupt_events", "store/disk_full_errors"]
 # The REST doc's order for monitoring/metrics.
 METRICS_DOC = """packets/disconnect messages/dropped messages/qos2/received
 packets/suback packets/pubcomp/received packets/unsuback packets/pingresp
@@ -492,7 +496,7 @@ def test_metrics_and_stats(s):
     # trailing slash as the doc writes it
     assert list(ok(s.get("monitoring/metrics/"))) == [s.node]
     st = ok(s.get("monitoring/stats"))
-    assert list(st[s.node]) == STATS
+    assert list(st[s.node]) == STATS + STORE
     c = Client(s, "stats-1")
     try:
         one = ok(s.get("monitoring/stats/" + s.node))

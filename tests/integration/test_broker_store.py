@@ -3,6 +3,7 @@ and kill -9, a damaged store is moved aside and the broker starts anyway,
 a full disk refuses persistent QoS 1/2 publishes without stalling anything
 else and recovers by itself, and persistence off is today's broker."""
 import glob
+import json
 import os
 import shutil
 import socket
@@ -69,8 +70,24 @@ def test_sigterm_restart_keeps_retained_sessions_queues(broker_factory):
         pub.send(m.ack(m.PUBREL, 20 + i))
         assert pub.expect(m.PUBCOMP).pid == 20 + i
     pub.close()
-    b.restart()
+    b.stop()
+    # Offline: the store checks out, and its dump shows what it holds.
+    ctl = [os.path.join(os.environ["MQTTD_BUILDDIR"], "mqttdctl"),
+           "--state-dir", b.state_dir, "store"]
+    r = subprocess.run(ctl + ["check"], capture_output=True, text=True)
+    assert r.returncode == 0 and '"result":"ok"' in r.stdout, r
+    r = subprocess.run(ctl + ["dump"], capture_output=True, text=True)
+    recs = [json.loads(ln) for ln in r.stdout.splitlines()]
+    assert r.returncode == 0 and all(x["valid"] for x in recs)
+    keep = [x for x in recs if x.get("client_id") == "keep"][0]
+    assert keep["queued"] == 10 and len(keep["subscriptions"]) == 3
+    assert sorted(x["topic"] for x in recs if x["db"] == "retained") == [
+        "ret/0", "ret/1", "ret/2"]
+    b.start()
     assert "3 retained, 1 sessions loaded" in b.stderr()
+    fig = b.segment("store")
+    assert fig["enabled"] == 1 and fig["records_loaded"] == 4
+    assert fig["size_bytes"] > 0 and fig["corrupt_events"] == 0
     # The segment shows the restored session (offline) and the retained.
     b.wait_segment("sessions", lambda v: b.session("keep") is not None)
     assert b.stats()["retained/count"] >= 3
@@ -212,7 +229,12 @@ def store_with_data(broker_factory):
 
 
 def assert_moved_aside(b, why):
+    r = subprocess.run([os.path.join(os.environ["MQTTD_BUILDDIR"],
+                                     "mqttdctl"), "--state-dir", b.state_dir,
+                        "store", "check"], capture_output=True, text=True)
+    assert r.returncode == 1 and '"result":"ok"' not in r.stdout, r
     b.start()
+    assert b.segment("store")["corrupt_events"] == 1
     err = b.stderr()
     assert "moved aside to" in err and why in err, err[-2000:]
     assert glob.glob(os.path.join(b.state_dir, "store.corrupt.*"))
@@ -345,6 +367,7 @@ def test_disk_full_refuses_then_recovers(broker_factory, small_fs):
     a = p5.expect(m.PUBACK, timeout=10)
     assert len(a.body) == 2 or a.body[2] == 0, a
     assert "commits succeed again" in b.stderr()
+    assert b.segment("store")["disk_full_errors"] >= 1
     b.restart()
     sub = m.Client(b.port, timeout=10)
     sub.connect("full-sub", clean=False)
