@@ -1,0 +1,4 @@
+#!/bin/sh
+# ./dev bench durability: see bench/durability.py (issue 11).
+# Usage: bench/durability.sh BUILDDIR
+exec /usr/bin/python3 "$(dirname "$0")/durability.py" "$@"
