@@ -278,6 +278,20 @@ session_write(struct mq_persist *P, mq_session *s)
 	(void) b;
 }
 
+/* Every marked session into the open batch. */
+static void
+sessions_write(struct mq_persist *P)
+{
+	while (P->dirty != NULL) {
+		mq_session *s = P->dirty;
+
+		P->dirty = s->next_sdirty;
+		s->sdirty = false;
+		s->next_sdirty = NULL;
+		session_write(P, s);
+	}
+}
+
 /* Once per loop iteration: hand what is staged to an idle thread. */
 void
 mq__persist_tick(mq_broker *b)
@@ -287,14 +301,7 @@ mq__persist_tick(mq_broker *b)
 	if (P == NULL || (P->dirty == NULL && !mq_store_staged(P->st))
 	    || !mq_store_idle(P->st))
 		return;
-	while (P->dirty != NULL) {
-		mq_session *s = P->dirty;
-
-		P->dirty = s->next_sdirty;
-		s->sdirty = false;
-		s->next_sdirty = NULL;
-		session_write(P, s);
-	}
+	sessions_write(P);
 	mq_store_submit(P->st);
 }
 
@@ -603,14 +610,7 @@ mq__persist_close(mq_broker *b)
 	if (P == NULL)
 		return;
 	/* Last words: every session as it is now (offline, deadlines). */
-	while (P->dirty != NULL) {
-		mq_session *s = P->dirty;
-
-		P->dirty = s->next_sdirty;
-		s->sdirty = false;
-		s->next_sdirty = NULL;
-		session_write(P, s);
-	}
+	sessions_write(P);
 	rc = mq_store_flush(P->st);
 	if (rc < 0)
 		mq_err("store: last commit failed: %s", strerror(-rc));

@@ -539,6 +539,21 @@ retry_arm(mq_session *s, uint64_t at)
 		mq_timer_set(ts, &s->retry, at);
 }
 
+/* The window ring, allocated on first use; false: no memory. */
+static bool
+inf_alloc(mq_session *s)
+{
+	uint32_t cap = s->b->cfg->max_inflight;
+
+	if (s->inf != NULL)
+		return true;
+	s->inf = malloc(cap * sizeof(*s->inf));
+	if (s->inf == NULL)
+		return false;
+	s->if_cap = (uint16_t) cap;
+	return true;
+}
+
 /* Puts m in the window (taking the reference) and sends it. */
 static void
 send_inflight(
@@ -548,15 +563,9 @@ send_inflight(
 	struct mq_inflight *f;
 	uint16_t            pid;
 
-	if (s->inf == NULL) {
-		uint32_t cap = s->b->cfg->max_inflight;
-
-		s->inf = malloc(cap * sizeof(*s->inf));
-		if (s->inf == NULL) {
-			mq__msg_unref(m);
-			return;
-		}
-		s->if_cap = (uint16_t) cap;
+	if (!inf_alloc(s)) {
+		mq__msg_unref(m);
+		return;
 	}
 	if (s->if_span == 0)
 		pid = s->next_pid;
@@ -766,6 +775,26 @@ mq__on_pubcomp(mq_session *s, uint16_t pid)
 
 /* ---- incoming QoS 2 ---- */
 
+/* The next free awaiting_rel entry (grown as needed); NULL: no room. */
+static struct mq_awrel *
+aw_slot(mq_session *s)
+{
+	struct mq_awrel *a;
+
+	if (s->aw_len == s->aw_cap) {
+		uint32_t cap = s->aw_cap ? s->aw_cap * 2u : 4u;
+
+		if (cap > 65535)
+			cap = 65535;
+		if (cap == s->aw_cap
+		    || (a = realloc(s->aw, cap * sizeof(*a))) == NULL)
+			return NULL;
+		s->aw = a;
+		s->aw_cap = (uint16_t) cap;
+	}
+	return &s->aw[s->aw_len];
+}
+
 void
 mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc)
 {
@@ -782,18 +811,8 @@ mq__on_qos2_publish(mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc)
 		mq__metric(b, SHM_M_MESSAGES_QOS2_DROPPED, 1);
 		return;
 	}
-	if (s->aw_len == s->aw_cap) {
-		uint32_t cap = s->aw_cap ? s->aw_cap * 2u : 4u;
-
-		if (cap > 65535)
-			cap = 65535;
-		a = realloc(s->aw, cap * sizeof(*a));
-		if (a == NULL)
-			return;
-		s->aw = a;
-		s->aw_cap = (uint16_t) cap;
-	}
-	a = &s->aw[s->aw_len];
+	if ((a = aw_slot(s)) == NULL)
+		return;
 	a->msg = mq__pub_hold(p);
 	if (a->msg == NULL)
 		return;
@@ -910,15 +929,9 @@ mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
 	struct mq_inflight *f;
 	uint32_t            gap = 0;
 
-	if (s->inf == NULL) {
-		uint32_t cap = s->b->cfg->max_inflight;
-
-		s->inf = malloc(cap * sizeof(*s->inf));
-		if (s->inf == NULL) {
-			mq__msg_unref(m);
-			return;
-		}
-		s->if_cap = (uint16_t) cap;
+	if (!inf_alloc(s)) {
+		mq__msg_unref(m);
+		return;
 	}
 	/* Ids stay consecutive from the head: the ids acked before the
 	 * stop come back as done entries. */
@@ -966,20 +979,13 @@ mq__session_restore_queued(
 void
 mq__session_restore_awrel(mq_session *s, uint16_t pid, mq_msg *m)
 {
-	struct mq_awrel *a;
+	struct mq_awrel *a = aw_slot(s);
 
-	if (s->aw_len == s->aw_cap) {
-		uint32_t cap = s->aw_cap ? s->aw_cap * 2u : 4u;
-
-		if (cap > 65535
-		    || (a = realloc(s->aw, cap * sizeof(*a))) == NULL) {
-			mq__msg_unref(m);
-			return;
-		}
-		s->aw = a;
-		s->aw_cap = (uint16_t) cap;
+	if (a == NULL) {
+		mq__msg_unref(m);
+		return;
 	}
-	a = &s->aw[s->aw_len++];
+	s->aw_len++;
 	a->msg = m;
 	a->pid = pid;
 	a->at = mq_now_ms();
