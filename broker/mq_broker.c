@@ -141,8 +141,8 @@ retained_find(mq_broker *b, const char *topic, size_t len, uint32_t *hash)
 	return NULL;
 }
 
-static void
-retain_store(mq_broker *b, struct mq_pub *p)
+void
+mq__retain_store(mq_broker *b, struct mq_pub *p)
 {
 	uint32_t         h;
 	struct retained *r = retained_find(b, p->topic, p->topic_len, &h);
@@ -183,7 +183,7 @@ mq__retained_load(mq_broker *b, mq_msg *m)
 
 	mq__pub_from_msg(&p, m);
 	mq__msg_unref(m); /* p holds its own reference */
-	retain_store(b, &p);
+	mq__retain_store(b, &p);
 	mq__msg_unref(p.msg);
 }
 
@@ -269,14 +269,14 @@ mq__publish(mq_broker *b, struct mq_pub *p)
 	 * move them into a message it then drops). */
 	if (b->cluster.published != NULL)
 		mq__cluster_published(b, p);
+	if (p->retain && mq__plugin_active(b, MQ_PLUGIN_RETAINER))
+		mq__retain_store(b, p);
 	mq__route_local(b, p);
 }
 
 void
 mq__route_local(mq_broker *b, struct mq_pub *p)
 {
-	if (p->retain && mq__plugin_active(b, MQ_PLUGIN_RETAINER))
-		retain_store(b, p);
 	p->matched = 0;
 	b->route_seq++;
 	mq_trie_match(b->trie, p->topic, p->topic_len, route_one, p);

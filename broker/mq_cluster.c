@@ -11,6 +11,7 @@
 
 #include "broker/mq_cluster.h"
 #include "broker/mq_int.h"
+#include "broker/mq_plugins.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -122,25 +123,52 @@ props_valid(const uint8_t *props, uint32_t len)
 	return ok;
 }
 
-int
-mq_broker_cluster_route(mq_broker *b, const struct mq_cluster_msg *m)
+/* m as a mq_pub, or -EINVAL when m is not valid. */
+static int
+pub_of(struct mq_pub *p, const struct mq_cluster_msg *m)
 {
-	struct mq_pub p = { 0 };
-
 	if (m->qos > 2 || !mq_topic_name_valid(m->topic, m->topic_len)
 	    || !mq_utf8_valid((const uint8_t *) m->topic, m->topic_len)
 	    || (m->props_len != 0 && !props_valid(m->props, m->props_len)))
 		return -EINVAL;
-	p.topic = m->topic;
-	p.topic_len = m->topic_len;
-	p.payload = m->payload;
-	p.payload_len = m->payload_len;
-	p.qos = m->qos;
-	p.retain = m->retain;
-	p.props = m->props;
-	p.props_len = m->props_len;
+	memset(p, 0, sizeof(*p));
+	p->topic = m->topic;
+	p->topic_len = m->topic_len;
+	p->payload = m->payload;
+	p->payload_len = m->payload_len;
+	p->qos = m->qos;
+	p->retain = m->retain;
+	p->props = m->props;
+	p->props_len = m->props_len;
 	if (m->expire_in_ms != 0)
-		p.expire_at = mq_now_ms() + m->expire_in_ms;
+		p->expire_at = mq_now_ms() + m->expire_in_ms;
+	return 0;
+}
+
+int
+mq_broker_cluster_retain(mq_broker *b, const struct mq_cluster_msg *m)
+{
+	struct mq_pub p;
+	int           rc = pub_of(&p, m);
+
+	if (rc < 0)
+		return rc;
+	p.retain = true;
+	if (mq__plugin_active(b, MQ_PLUGIN_RETAINER))
+		mq__retain_store(b, &p);
+	if (p.msg != NULL)
+		mq__msg_unref(p.msg);
+	return 0;
+}
+
+int
+mq_broker_cluster_route(mq_broker *b, const struct mq_cluster_msg *m)
+{
+	struct mq_pub p;
+	int           rc = pub_of(&p, m);
+
+	if (rc < 0)
+		return rc;
 	mq__route_local(b, &p);
 	return (int) p.matched;
 }

@@ -53,10 +53,19 @@ int mq_broker_cluster_attach(mq_broker *b, const struct mq_cluster_hooks *h);
 
 /*
  * Routes a message from another node to this node's subscribers only
- * (never back to the cluster).  Returns the number of deliveries, or
- * -EINVAL when the topic is not a valid topic name or the properties
- * would not be valid in a v5 PUBLISH (the message is then dropped).
+ * (never back to the cluster, never into the retained store).  Returns the
+ * number of deliveries, or -EINVAL when the topic is not a valid topic name or
+ * the properties would not be valid in a v5 PUBLISH (the message is then
+ * dropped).
  */
 int mq_broker_cluster_route(mq_broker *b, const struct mq_cluster_msg *m);
+
+/*
+ * Stores m as its topic's retained message, or deletes it (empty
+ * payload), without routing it: the cluster's retained store is the
+ * source of truth for retained messages, its updates come in its order.
+ * 0 or -EINVAL as above; a no-op while mqttd_retainer is off.
+ */
+int mq_broker_cluster_retain(mq_broker *b, const struct mq_cluster_msg *m);
 
 #endif

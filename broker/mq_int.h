@@ -356,8 +356,11 @@ void    mq__pub_from_msg(struct mq_pub *p, mq_msg *m);
 /* Stores retained (if the retainer is on), routes to subscribers, and
  * hands the message to the cluster, if any. */
 void mq__publish(mq_broker *b, struct mq_pub *p);
-/* mq__publish without the cluster: a message from another node. */
+/* Routes p to this node's subscribers only (no retained store, no
+ * cluster): mq__publish's last step, and a message from another node. */
 void mq__route_local(mq_broker *b, struct mq_pub *p);
+/* Stores p as the topic's retained message (empty payload: deletes). */
+void mq__retain_store(mq_broker *b, struct mq_pub *p);
 void mq__retained_deliver(mq_broker *b, struct mq_sub *sub);
 bool mq__plugin_active(const mq_broker *b, int id);
 void mq__stats_update(mq_broker *b);

@@ -30,7 +30,8 @@ cl_frame_write(uint8_t *out, const struct cl_frame *f)
 {
 	out[0] = CL_FRAME_MAGIC;
 	out[1] = CL_FRAME_VERSION;
-	out[2] = (uint8_t) ((f->qos & 3) | (f->retain ? 4 : 0));
+	out[2] = (uint8_t) ((f->qos & 3) | (f->retain ? 4 : 0)
+	    | (f->expire_wall ? 8 : 0));
 	be64(out + 3, f->origin);
 	be64(out + 11, f->seq);
 	out[19] = (uint8_t) (f->props_len >> 24);
@@ -51,7 +52,7 @@ cl_frame_parse(struct cl_frame *f, const uint8_t *p, size_t len)
 	uint32_t plen;
 
 	if (len < CL_FRAME_HDR || p[0] != CL_FRAME_MAGIC
-	    || p[1] != CL_FRAME_VERSION || (p[2] & ~7u) != 0
+	    || p[1] != CL_FRAME_VERSION || (p[2] & ~15u) != 0
 	    || (p[2] & 3) == 3)
 		return -EBADMSG;
 	plen = (uint32_t) p[19] << 24 | (uint32_t) p[20] << 16
@@ -62,6 +63,7 @@ cl_frame_parse(struct cl_frame *f, const uint8_t *p, size_t len)
 	memset(f, 0, sizeof(*f));
 	f->qos = p[2] & 3;
 	f->retain = (p[2] & 4) != 0;
+	f->expire_wall = (p[2] & 8) != 0;
 	f->origin = get64(p + 3);
 	f->seq = get64(p + 11);
 	f->props_len = plen;

@@ -4,10 +4,12 @@
  * the MQTT payload; the topic travels as the subject (cl_subject).
  *
  *   0  magic 0xC1        1  version 1        2  flags: qos (bits 0-1),
- *   3  origin boot id (8)                       retain (bit 2)
- *   11 sequence number (8)
+ *   3  origin boot id (8)                       retain (bit 2), expiry
+ *   11 sequence number (8)                      is a wall-clock time (3)
  *   19 properties length (4)
- *   23 Message Expiry: milliseconds left, 0 none (8)
+ *   23 Message Expiry: milliseconds left, 0 none (8); with flag bit 3,
+ *      the CLOCK_REALTIME millisecond it expires at (a stored retained
+ *      message: read any time later)
  *   31 properties, payload
  *
  * Pure functions.  cl_frame_parse checks untrusted bytes: -EBADMSG.
@@ -27,6 +29,7 @@ struct cl_frame {
 	uint64_t       origin, seq;
 	uint8_t        qos;
 	bool           retain;
+	bool           expire_wall; /* expire_in_ms is a wall-clock time */
 	uint64_t       expire_in_ms;
 	const uint8_t *props;
 	uint32_t       props_len;

@@ -15,7 +15,9 @@
 #include "broker/mq_cluster.h"
 #include "broker/mq_hash.h"
 #include "broker/mq_log.h"
+#include "broker/mq_timer.h"
 #include "cluster/cl_frame.h"
+#include "cluster/cl_kv.h"
 #include "cluster/cl_subject.h"
 
 #include <errno.h>
@@ -47,9 +49,14 @@ struct cl_origin {
 	uint64_t id, last_seq, seen_ms;
 };
 
-struct cl_in { /* messages handed to the loop */
-	natsMsg **m;
-	size_t    n, cap, bytes;
+struct cl_item {      /* one of the two */
+	natsMsg *msg; /* a frame from another node */
+	kvEntry *kv;  /* a retained message's update */
+};
+
+struct cl_in { /* handed to the loop, in arrival order */
+	struct cl_item *m;
+	size_t          n, cap, bytes;
 };
 
 struct cl_link {
@@ -68,38 +75,28 @@ struct cl_link {
 	char            *topic; /* 65536 */
 	uint8_t         *frame;
 	size_t           frame_cap;
-	uint64_t         bad, dups, unsent, routed;
+	struct cl_kv    *kv; /* the retained messages' bucket */
+	uint64_t         bad, dups, unsent, routed, retained;
 	bool             warned_unsent;
 };
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 /* ---- libnats's threads ---- */
 
-static void
-on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
+/* Appends it to `in` (under lock), waking the loop when `in` was empty;
+ * false when it was not taken (full, or closing). */
+static bool
+hand_over(struct cl_link *l, struct cl_item it, size_t len)
 {
-	struct cl_link *l = arg;
-	size_t          len = (size_t) natsMsg_GetDataLength(msg);
-	bool            wake = false;
+	bool wake = false, taken = false;
 
-	(void) nc;
-	(void) sub;
 	pthread_mutex_lock(&l->lock);
 	if (l->closing) {
 		/* cl_link_free took what was left */
 	} else if (l->in.bytes + len > CL_IN_MAX_BYTES) {
 		l->full++;
 	} else if (l->in.n == l->in.cap) {
-		size_t    cap = l->in.cap ? l->in.cap * 2 : 256;
-		natsMsg **m = realloc(l->in.m, cap * sizeof(*m));
+		size_t          cap = l->in.cap ? l->in.cap * 2 : 256;
+		struct cl_item *m = realloc(l->in.m, cap * sizeof(*m));
 
 		if (m == NULL) {
 			l->full++;
@@ -111,19 +108,39 @@ on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
 	if (!l->closing && l->in.n < l->in.cap
 	    && l->in.bytes + len <= CL_IN_MAX_BYTES) {
 		wake = l->in.n == 0;
-		l->in.m[l->in.n++] = msg;
+		l->in.m[l->in.n++] = it;
 		l->in.bytes += len;
-		msg = NULL;
+		taken = true;
 	}
 	pthread_mutex_unlock(&l->lock);
-	if (msg != NULL)
-		natsMsg_Destroy(msg);
 	if (wake) {
 		uint64_t one = 1;
 
 		if (write(l->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			mq_err("cluster: write(eventfd): %s", strerror(errno));
 	}
+	return taken;
+}
+
+static void
+on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
+{
+	struct cl_item it = { .msg = msg };
+
+	(void) nc;
+	(void) sub;
+	if (!hand_over(arg, it, (size_t) natsMsg_GetDataLength(msg)))
+		natsMsg_Destroy(msg);
+}
+
+/* The retained bucket's watcher thread. */
+static void
+on_kv(void *arg, kvEntry *e)
+{
+	struct cl_item it = { .kv = e };
+
+	if (!hand_over(arg, it, (size_t) kvEntry_ValueLen(e)))
+		kvEntry_Destroy(e);
 }
 
 static void
@@ -162,7 +179,7 @@ static bool
 first_copy(struct cl_link *l, uint64_t origin, uint64_t seq)
 {
 	struct cl_origin *o = NULL, *oldest = &l->origins[0];
-	uint64_t          now = now_ms();
+	uint64_t          now = mq_now_ms();
 
 	for (int i = 0; i < CL_ORIGINS; i++) {
 		if (l->origins[i].id == origin && l->origins[i].seen_ms) {
@@ -226,6 +243,62 @@ handle(struct cl_link *l, natsMsg *msg)
 		l->routed++;
 }
 
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* An update of the retained bucket: into the local retained store. */
+static void
+handle_kv(struct cl_link *l, kvEntry *e)
+{
+	const char           *key = kvEntry_Key(e);
+	struct cl_frame       f = { 0 };
+	struct mq_cluster_msg m = { 0 };
+	int                   tl, n;
+
+	n = snprintf(l->subj, CL_SUBJECT_MAX, CL_SUBJECT_PREFIX "%s", key);
+	tl = n > 0 && n < CL_SUBJECT_MAX
+	    ? cl_subject_to_topic(l->topic, 65535, l->subj, (size_t) n)
+	    : -EINVAL;
+	if (tl <= 0) {
+		l->bad++;
+		return;
+	}
+	m.topic = l->topic;
+	m.topic_len = (uint16_t) tl;
+	if (kvEntry_Operation(e) == kvOp_Put) {
+		if (cl_frame_parse(
+		        &f, kvEntry_Value(e), (size_t) kvEntry_ValueLen(e))
+		    != 0) {
+			l->bad++;
+			return;
+		}
+		m.qos = f.qos;
+		m.payload = f.payload;
+		m.payload_len = f.payload_len;
+		m.props = f.props;
+		m.props_len = f.props_len;
+		if (f.expire_in_ms != 0) {
+			uint64_t now = wall_ms();
+
+			/* Expired meanwhile: as good as deleted. */
+			if (!f.expire_wall || f.expire_in_ms <= now)
+				m.payload_len = 0;
+			else
+				m.expire_in_ms = f.expire_in_ms - now;
+		}
+	} /* else a delete or purge: an empty payload deletes */
+	if (mq_broker_cluster_retain(l->b, &m) < 0)
+		l->bad++;
+	else
+		l->retained++;
+}
+
 static void
 hook_event(void *arg)
 {
@@ -245,8 +318,13 @@ hook_event(void *arg)
 		mq_warn("cluster: loop behind: %llu frames dropped",
 		    (unsigned long long) full);
 	for (size_t i = 0; i < in.n; i++) {
-		handle(l, in.m[i]);
-		natsMsg_Destroy(in.m[i]);
+		if (in.m[i].msg != NULL) {
+			handle(l, in.m[i].msg);
+			natsMsg_Destroy(in.m[i].msg);
+		} else {
+			handle_kv(l, in.m[i].kv);
+			kvEntry_Destroy(in.m[i].kv);
+		}
 	}
 	free(in.m);
 }
@@ -381,6 +459,24 @@ hook_published(void *arg, const struct mq_cluster_msg *m)
 	}
 	cl_frame_write(l->frame, &f);
 	st = natsConnection_Publish(l->nc, l->subj, l->frame, (int) size);
+	if (m->retain && l->kv != NULL) {
+		const char *key = l->subj + CL_SUBJECT_PREFIX_LEN;
+
+		if (m->payload_len == 0) {
+			if (st == NATS_OK && cl_kv_delete(l->kv, key) < 0)
+				st = NATS_ERR;
+		} else {
+			/* Stored: the expiry becomes a wall-clock time. */
+			if (f.expire_in_ms != 0) {
+				f.expire_wall = true;
+				f.expire_in_ms += wall_ms();
+				cl_frame_write(l->frame, &f);
+			}
+			if (st == NATS_OK
+			    && cl_kv_put(l->kv, key, l->frame, size) < 0)
+				st = NATS_ERR;
+		}
+	}
 	if (st != NATS_OK) {
 		l->unsent++;
 		if (!l->warned_unsent)
@@ -510,6 +606,8 @@ cl_link_new(
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = connect_nats(l, urls, node);
+	if (rc == 0)
+		rc = cl_kv_start(&l->kv, l->nc, on_kv, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
 		goto fail;
@@ -540,12 +638,14 @@ cl_link_free(struct cl_link **lp)
 	if (l == NULL)
 		return;
 	*lp = NULL;
-	if (l->routed || l->dups || l->bad || l->unsent)
+	if (l->routed || l->dups || l->bad || l->unsent || l->retained)
 		mq_info("cluster: %llu frames routed, %llu copies dropped, "
-		        "%llu bad, %llu not sent",
+		        "%llu bad, %llu not sent, %llu retained updates",
 		    (unsigned long long) l->routed,
 		    (unsigned long long) l->dups, (unsigned long long) l->bad,
-		    (unsigned long long) l->unsent);
+		    (unsigned long long) l->unsent,
+		    (unsigned long long) l->retained);
+	cl_kv_stop(&l->kv);
 	/* Closing the connection closes its subscriptions: no delivery
 	 * starts after it. */
 	if (l->nc != NULL)
@@ -564,8 +664,10 @@ cl_link_free(struct cl_link **lp)
 	if (l->subs.b != NULL)
 		mq_hash_fini(&l->subs);
 	pthread_mutex_lock(&l->lock);
-	for (size_t i = 0; i < l->in.n; i++)
-		natsMsg_Destroy(l->in.m[i]);
+	for (size_t i = 0; i < l->in.n; i++) {
+		natsMsg_Destroy(l->in.m[i].msg);
+		kvEntry_Destroy(l->in.m[i].kv);
+	}
 	free(l->in.m);
 	l->in = (struct cl_in) { 0 };
 	l->closing = true;

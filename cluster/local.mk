@@ -6,7 +6,8 @@ libcl_a_SOURCES = cluster/cl_subject.c cluster/cl_subject.h \
 	cluster/cl_frame.c cluster/cl_frame.h
 
 if CLUSTER
-mqttd_SOURCES += cluster/cl_link.c cluster/cl_link.h
+mqttd_SOURCES += cluster/cl_link.c cluster/cl_link.h cluster/cl_kv.c \
+	cluster/cl_kv.h
 mqttd_CPPFLAGS += $(NATS_CFLAGS)
 mqttd_LDADD += libcl.a $(NATS_LIBS)
 endif

@@ -117,7 +117,18 @@ class Cluster:
             b.start()
         for i in range(len(self.nodes)):
             self.wait_connected(i)
+            self.wait_bucket(i)
         return self
+
+    def wait_bucket(self, i, timeout=30.0):
+        """Until node i has bound the retained messages' bucket (a new
+        JetStream cluster elects its leader first: seconds)."""
+        deadline = time.monotonic() + timeout
+        while "bucket mqttd_retained bound" not in self.nodes[i].stderr():
+            if time.monotonic() > deadline:
+                raise AssertionError("node %d never bound the bucket:\n%s"
+                                     % (i + 1, self.nodes[i].stderr()))
+            time.sleep(0.1)
 
     def wait_routes(self, timeout=20.0):
         want = len(self.nats) - 1
@@ -160,15 +171,16 @@ class Cluster:
             name, self.nodes[i].stderr()[-3000:]))
 
     def subs_of(self, i):
-        """Subjects node i's mqttd subscribes, as its nats-server says
-        (with repeats, if it subscribed one subject twice)."""
+        """Message subjects (mq.*) node i's mqttd subscribes, as its
+        nats-server says (with repeats, if it subscribed one twice)."""
         name = self.nodes[i].node
         for j, s in enumerate(self.nats):
             if s.proc is None:
                 continue
             for c in self.mqttd_conns(j):
                 if c.get("name") == name:
-                    return sorted(c.get("subscriptions_list") or [])
+                    return sorted(x for x in c.get("subscriptions_list")
+                                  or [] if x.startswith("mq."))
         return None
 
     def stop(self, check=True):

@@ -325,3 +325,48 @@ def test_node_killed_others_keep_serving(cluster):
     pub(cluster.nodes[0].port, "k/x", "x", qos=1)
     assert [m[1] for m in s.wait(1)] == [b"x"]
     s.close()
+
+
+def wait_retained(port, topic, want, timeout=15.0):
+    """Subscribes on port until the retained message of topic is `want`
+    (None: none), each try a fresh client; returns what came last."""
+    deadline = time.monotonic() + timeout
+    got = "never"
+    while time.monotonic() < deadline:
+        r = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p",
+                            str(port), "-t", topic, "-C", "1", "-W", "1",
+                            "--retained-only"],
+                           capture_output=True, text=True, timeout=10)
+        got = r.stdout.rstrip("\n") if r.stdout else None
+        if got == want:
+            return got
+        time.sleep(0.2)
+    return got
+
+
+def test_retained_across_nodes(cluster):
+    """A retained message published on node 1 is served by every node to
+    a later subscriber, also by a node restarted afterwards (it reads the
+    bucket); an empty payload deletes it everywhere; the last of two
+    publishes from two nodes wins everywhere."""
+    n1, n2, n3 = (n.port for n in cluster.nodes)
+    pub(n1, "ret/a", "first", qos=1, retain=True)
+    assert wait_retained(n2, "ret/a", "first") == "first"
+    assert wait_retained(n3, "ret/a", "first") == "first"
+    # Wildcard subscribe matches it locally too.
+    assert wait_retained(n3, "ret/+", "first") == "first"
+    pub(n3, "ret/a", "second", qos=1, retain=True)
+    for p in (n1, n2, n3):
+        assert wait_retained(p, "ret/a", "second") == "second"
+    # A node that was down while it changed.
+    cluster.nodes[1].stop()
+    pub(n1, "ret/b", "while-down", qos=1, retain=True)
+    cluster.nodes[1].start()
+    cluster.wait_connected(1)
+    assert wait_retained(cluster.nodes[1].port, "ret/b",
+                         "while-down") == "while-down"
+    # Deleted by an empty payload, everywhere.
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(n1),
+                    "-t", "ret/a", "-r", "-n"], check=True, timeout=10)
+    for n in cluster.nodes:
+        assert wait_retained(n.port, "ret/a", None) is None

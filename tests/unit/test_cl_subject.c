@@ -180,7 +180,7 @@ T_TEST(frame_round_trip)
 	buf[0] = CL_FRAME_MAGIC;
 	buf[2] = 3;
 	T_EQ(cl_frame_parse(&g, buf, 40), -EBADMSG);
-	buf[2] = 8;
+	buf[2] = 16;
 	T_EQ(cl_frame_parse(&g, buf, 40), -EBADMSG);
 	buf[2] = 0;
 	buf[22] = 100;
