@@ -78,7 +78,6 @@ main(int argc, char **argv)
 		      { "node", 1, NULL, 'n' }, { NULL, 0, NULL, 0 } };
 	const char     *dir = NULL, *node = "mqttd@127.0.0.1";
 	uint32_t        n = 100000;
-	char            name[256];
 	col            *c = NULL;
 	col_ref         lis;
 	uint64_t        stats[SHM_STAT_COUNT] = { 0 };
@@ -95,13 +94,13 @@ main(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (dir == NULL || shm_name_for_state_dir(name, sizeof(name), dir)) {
+	if (dir == NULL) {
 		fprintf(stderr,
 		    "usage: mqttd-api-fill --state-dir DIR "
 		    "[--clients N] [--node NAME]\n");
 		return 2;
 	}
-	struct col_config cfg = { .shm_name = name,
+	struct col_config cfg = { .state_dir = dir,
 		.node = node,
 		.version = PACKAGE_VERSION,
 		.sysdescr = "mqttd",

@@ -53,7 +53,6 @@ raise_nofile(void)
 static int
 open_segment(const mq_config *cfg, const char *dir, col **out)
 {
-	char              name[256];
 	struct col_config cc = {
 		.node = cfg->node,
 		.version = PACKAGE_VERSION,
@@ -64,13 +63,8 @@ open_segment(const mq_config *cfg, const char *dir, col **out)
 		.max_routes = cfg->seg_routes,
 		.string_arena_bytes = cfg->seg_string_bytes,
 	};
-	int rc = shm_name_for_state_dir(name, sizeof(name), dir);
 
-	if (rc < 0) {
-		mq_err("shm_name_for_state_dir(%s): %s", dir, strerror(-rc));
-		return rc;
-	}
-	cc.shm_name = name;
+	cc.state_dir = dir;
 	return col_open(out, &cc);
 }
 

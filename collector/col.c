@@ -40,9 +40,11 @@ random64(void)
 /*
  * A segment of our name already exists: remove it if its broker is gone
  * (pid dead, or zero because it died while creating), else -EEXIST.
+ * only_ours: an object of another user is none of our business (its pid
+ * field could name any live process) and is left alone.
  */
 static int
-remove_leftover(const char *name)
+remove_leftover(const char *name, bool only_ours)
 {
 	struct stat st;
 	int32_t     pid = 0;
@@ -50,9 +52,12 @@ remove_leftover(const char *name)
 
 	fd = shm_open(name, O_RDONLY, 0);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) == 0
-	    && st.st_size >= (off_t) sizeof(struct shm_hdr)) {
+		return errno == ENOENT || errno == EACCES ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || (only_ours && st.st_uid != geteuid())) {
+		close(fd);
+		return 0;
+	}
+	if (st.st_size >= (off_t) sizeof(struct shm_hdr)) {
 		if (pread(fd, &pid, sizeof(pid), offsetof(struct shm_hdr, pid))
 		    != (ssize_t) sizeof(pid))
 			pid = 0;
@@ -81,7 +86,7 @@ create_fd(const char *name)
 			return fd;
 		if (errno != EEXIST)
 			break;
-		int rc = remove_leftover(name);
+		int rc = remove_leftover(name, false);
 		if (rc < 0)
 			return rc;
 	}
@@ -185,39 +190,103 @@ map_segment(col *c, const struct col_config *cfg)
 	return 0;
 }
 
+/*
+ * The name of a state directory's segment: a fresh random one, after
+ * removing the segment of a previous broker that died without cleaning up
+ * (its record is the only place its name is known).  A live previous
+ * broker is -EEXIST: one broker per state directory.
+ */
+static int
+name_for_dir(col *c, const char *dir)
+{
+	char old[64];
+	int  rc = shm_name_lookup(dir, old, sizeof(old));
+
+	if (rc == 0) {
+		rc = remove_leftover(old, true);
+		if (rc == -EEXIST)
+			fprintf(stderr,
+			    "col: %s: the broker of segment %s is still "
+			    "running\n",
+			    dir, old);
+	} else if (rc != -ENOENT) {
+		/* Not ours or not a name: never followed, replaced below. */
+		fprintf(stderr, "col: %s/%s: %s (replacing it)\n", dir,
+		    SHM_RECORD_FILE, strerror(-rc));
+		rc = 0;
+	} else {
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = shm_name_random(c->name, sizeof(c->name));
+	if (rc == 0 && (c->dir = strdup(dir)) == NULL)
+		rc = -ENOMEM;
+	return rc;
+}
+
+static void
+col_free(col *c)
+{
+	free(c->dir);
+	free(c);
+}
+
 int
 col_open(col **out, const struct col_config *cfg)
 {
-	col *c;
-	int  rc;
+	struct col_config named;
+	col              *c;
+	int               rc;
 
 	*out = NULL;
-	if (cfg == NULL || cfg->shm_name == NULL || cfg->shm_name[0] != '/')
+	if (cfg == NULL
+	    || (cfg->state_dir == NULL
+	        && (cfg->shm_name == NULL || cfg->shm_name[0] != '/')))
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
-	copy_name(c->name, sizeof(c->name), cfg->shm_name);
+	if (cfg->state_dir != NULL) {
+		rc = name_for_dir(c, cfg->state_dir);
+		if (rc < 0) {
+			col_free(c);
+			return rc;
+		}
+	} else {
+		copy_name(c->name, sizeof(c->name), cfg->shm_name);
+	}
+	named = *cfg;
+	named.shm_name = c->name;
+	cfg = &named;
 	c->seed = random64();
 	rc = map_segment(c, cfg);
 	if (rc < 0) {
-		free(c);
+		col_free(c);
 		return rc;
 	}
 	fill_header(c, cfg);
 	rc = col__tabs_init(c);
-	if (rc < 0) {
-		munmap(c->hdr, c->size);
-		shm_unlink(c->name);
-		col__tabs_fini(c);
-		free(c);
-		return rc;
-	}
+	if (rc < 0)
+		goto fail;
 	/* Release: the whole header and layout before the magic that makes
 	 * readers trust them (pairs with the reader's acquire load). */
 	SHM_ST_REL(&c->hdr->magic, SHM_MAGIC);
+	if (c->dir != NULL) {
+		rc = shm_name_record(c->dir, c->name);
+		if (rc < 0) {
+			fprintf(stderr, "col: recording %s in %s/%s: %s\n",
+			    c->name, c->dir, SHM_RECORD_FILE, strerror(-rc));
+			goto fail;
+		}
+	}
 	*out = c;
 	return 0;
+fail:
+	munmap(c->hdr, c->size);
+	shm_unlink(c->name);
+	col__tabs_fini(c);
+	col_free(c);
+	return rc;
 }
 
 void
@@ -229,10 +298,12 @@ col_close(col **cp)
 		return;
 	/* Readers still mapping the unlinked object see a stopped broker. */
 	SHM_ST(&c->hdr->closed, 1u);
+	if (c->dir != NULL)
+		(void) shm_name_forget(c->dir, c->name);
 	shm_unlink(c->name);
 	munmap(c->hdr, c->size);
 	col__tabs_fini(c);
-	free(c);
+	col_free(c);
 	*cp = NULL;
 }
 

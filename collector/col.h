@@ -39,7 +39,10 @@ typedef uint32_t col_ref;
 #define COL_NONE ((col_ref) 0)
 
 struct col_config {
-	const char *shm_name;    /* from shm_name_for_state_dir() */
+	/* Either state_dir: a random name, recorded in STATE_DIR/segment
+	 * (shm_name_lookup), or shm_name: that name (tests, benchmarks). */
+	const char *state_dir;
+	const char *shm_name;
 	const char *node;        /* "mqttd@127.0.0.1" */
 	const char *version;     /* broker version */
 	const char *sysdescr;    /* "mqttd" */
@@ -58,14 +61,18 @@ struct col_config {
 
 /*
  * Creates the segment (O_EXCL, mode 0640, memory committed lazily).  A
- * leftover segment of the same name whose broker pid is dead is removed
- * first; one whose broker is alive makes this fail with -EEXIST.  A size
+ * leftover segment of the same name (with state_dir: the one the state
+ * directory's record names, left by a broker killed with SIGKILL) whose
+ * broker pid is dead is removed first; one whose broker is alive makes
+ * this fail with -EEXIST.  With state_dir the new name is recorded once
+ * the segment is complete.  A size
  * the filesystem (/dev/shm) has no room for fails with -ENOSPC: pages are
  * only allocated when first touched, and a failed touch would be SIGBUS.
  */
 int col_open(col **out, const struct col_config *cfg);
 
-/* Unlinks and unmaps the segment; readers see a stopped broker. */
+/* Unlinks and unmaps the segment (and removes the state directory's
+ * record of it); readers see a stopped broker. */
 void col_close(col **c);
 
 /* Process figures the broker samples on its heartbeat timer. */

@@ -38,6 +38,7 @@ struct col {
 	struct shm_hdr  *hdr;
 	size_t           size;
 	char             name[256];
+	char            *dir; /* state dir whose record names us, or NULL */
 	uint64_t         seed;
 	struct col_tab   t[SHM_T_COUNT];
 	struct col_arena arena;

@@ -64,7 +64,6 @@ struct opts {
 	char node[256];
 	char users[PATH_MAX];
 	char ctl[PATH_MAX];
-	char shm[256];
 	char http_listen[160];
 	char https_listen[160];
 	char admin_user[128];
@@ -805,7 +804,6 @@ static int
 setup_paths(void)
 {
 	char real[PATH_MAX];
-	int  rc;
 
 	if (mkdir(O.state_dir, 0750) != 0 && errno != EEXIST) {
 		fprintf(stderr, "mqttd-api: mkdir(%s): %s\n", O.state_dir,
@@ -822,12 +820,6 @@ setup_paths(void)
 		snprintf(O.socket, sizeof(O.socket), "%.4000s/api.sock", real);
 	snprintf(O.users, sizeof(O.users), "%.4000s/users", real);
 	snprintf(O.ctl, sizeof(O.ctl), "%.4000s/mqttd.ctl", real);
-	rc = shm_name_for_state_dir(O.shm, sizeof(O.shm), real);
-	if (rc != 0) {
-		fprintf(
-		    stderr, "mqttd-api: segment name: %s\n", strerror(-rc));
-		return -1;
-	}
 	return 0;
 }
 
@@ -861,7 +853,6 @@ main(int argc, char **argv)
 	cfg = (struct api_config) {
 		.state_dir = O.state_dir,
 		.node = O.node,
-		.shm_name = O.shm,
 		.users_path = O.users,
 		.ctl_path = O.ctl,
 		.admin_user = O.admin_user,

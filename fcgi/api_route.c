@@ -120,14 +120,14 @@ segment_refresh(struct hctx *h, bool fresh)
 		t->checked_ms = now;
 		t->up = false;
 		if (t->shm != NULL
-		    || shm_reader_open(&t->shm, t->cfg->shm_name) == 0) {
+		    || shm_reader_open_dir(&t->shm, t->cfg->state_dir) == 0) {
 			rc = shm_reader_refresh(t->shm);
 			if (rc == 0)
 				rc = shm_node_get(t->shm, &t->node);
 		}
 		if (rc == -ENOENT || rc == -EBADMSG || rc == -EPERM)
 			shm_reader_close(
-			    &t->shm); /* reopen by name next time */
+			    &t->shm); /* look it up again next time */
 		t->up = rc == 0 && t->node.alive;
 	}
 	h->up = t->up;

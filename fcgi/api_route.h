@@ -18,9 +18,8 @@
 #include "shm/shm.h"
 
 struct api_config {
-	const char *state_dir;
+	const char *state_dir;    /* its record names the segment */
 	const char *node;         /* configured node name */
-	const char *shm_name;     /* shm_name_for_state_dir(state_dir) */
 	const char *users_path;   /* STATE_DIR/users */
 	const char *ctl_path;     /* STATE_DIR/mqttd.ctl */
 	const char *admin_user;   /* cannot be deleted (besides "admin") */

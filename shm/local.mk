@@ -2,7 +2,8 @@
 # libshm.a: the segment reader, the enum names and the segment naming.
 noinst_LIBRARIES += libshm.a
 libshm_a_SOURCES = shm/shm.h shm/shm_layout.h shm/shm_atomic.h \
-	shm/shm_impl.h shm/shm_names.c shm/shm_reader.c shm/shm_tables.c
+	shm/shm_impl.h shm/shm_names.c shm/shm_locate.c shm/shm_reader.c \
+	shm/shm_tables.c
 libshm_a_CPPFLAGS = $(AM_CPPFLAGS) $(URCU_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_shm
@@ -22,7 +23,7 @@ mqttdctl_LDADD = libshm.a libmq.a $(JSONC_LIBS) $(LMDB_LIBS) \
 # Fuzz the reader with arbitrary segment bytes.
 FUZZERS += fuzz/fuzz_shm_reader
 EXTRA_DIST += tests/fuzz/fuzz_shm_reader.c
-fuzz/fuzz_shm_reader: tests/fuzz/fuzz_shm_reader.c shm/shm_names.c \
+fuzz/fuzz_shm_reader: tests/fuzz/fuzz_shm_reader.c shm/shm_names.c shm/shm_locate.c \
 		shm/shm_reader.c shm/shm_tables.c collector/col.c \
 		collector/col_tables.c
 	$(FUZZ_LINK) -DSHM_BUDGET_NS=200000 $^ $(LIBS)
@@ -40,7 +41,8 @@ tests_unit_shm_torture_LDADD = libcol.a libshm.a $(PTHREAD_LIBS)
 # under ThreadSanitizer (its own compile: TSAN cannot mix with ASan).
 # -Wno-tsan: TSAN does not model atomic_thread_fence; every racing access
 # is itself atomic, so it still has every access it needs to judge.
-SHM_TSAN_SRCS = tests/unit/shm_torture.c shm/shm_names.c shm/shm_reader.c \
+SHM_TSAN_SRCS = tests/unit/shm_torture.c shm/shm_names.c shm/shm_locate.c \
+	shm/shm_reader.c \
 	shm/shm_tables.c collector/col.c collector/col_tables.c
 tests/unit/test_shm_tsan: $(SHM_TSAN_SRCS:%=$(srcdir)/%)
 	@mkdir -p tests/unit

@@ -348,7 +348,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts  o = { 0 };
-	char         name[64];
+	const char  *dir = NULL;
 	shm_reader  *r;
 	json_object *out = NULL;
 	int          rc;
@@ -364,19 +364,16 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (o.shm == NULL) {
-		const char *dir
-		    = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
-		rc = shm_name_for_state_dir(
-		    name, sizeof(name), dir ? dir : "run");
-		if (rc < 0) {
-			fprintf(stderr, "mqttdctl: %s\n", strerror(-rc));
-			return 1;
-		}
-		o.shm = name;
+		dir = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
+		if (dir == NULL)
+			dir = "run";
+		rc = shm_reader_open_dir(&r, dir);
+	} else {
+		rc = shm_reader_open(&r, o.shm);
 	}
-	rc = shm_reader_open(&r, o.shm);
 	if (rc < 0) {
-		fprintf(stderr, "mqttdctl: %s: %s\n", o.shm, strerror(-rc));
+		fprintf(stderr, "mqttdctl: segment of %s: %s\n",
+		    dir ? dir : o.shm, strerror(-rc));
 		return 1;
 	}
 	if (strcmp(o.what, "node") == 0)

@@ -228,25 +228,46 @@ typedef struct shm_plugin {
 typedef struct shm_reader shm_reader;
 
 /*
- * The segment name for a state directory: "/mqttd.<hash>", where the hash
- * is taken over the directory's real path, so two stacks with different
- * state dirs never collide.  Returns 0 or -errno (-ENAMETOOLONG).
+ * Where a state directory's segment is.  The broker draws a new random
+ * name ("/mqttd." and 32 hex digits, 128 bits of getrandom) on every start
+ * and records it in STATE_DIR/segment (SHM_RECORD_FILE, mode 0640, written
+ * to a temporary file and renamed): a name nobody can know in advance
+ * cannot be taken first by another local user.
+ *
+ * shm_name_random: a fresh name into buf (at least 40 bytes).
+ * shm_name_lookup: the recorded name; -ENOENT without a record, -EPERM
+ *   if the record is not a regular file owned by our uid (or root) and
+ *   writable by nobody else, -EBADMSG if it holds anything but a name.
+ * shm_name_record: records name (atomically replacing any record).
+ * shm_name_forget: removes the record if it still names `name`.
  */
-int shm_name_for_state_dir(char *buf, size_t len, const char *state_dir);
+#define SHM_RECORD_FILE "segment"
+int shm_name_random(char *buf, size_t len);
+int shm_name_lookup(const char *state_dir, char *buf, size_t len);
+int shm_name_record(const char *state_dir, const char *name);
+int shm_name_forget(const char *state_dir, const char *name);
 
 /*
  * Maps the segment `name` read-only after checking with fstat that it is
  * owned by the current uid (or root) and not writable by others, and that
  * magic and layout version match.  On success *out owns the mapping.
  */
-int  shm_reader_open(shm_reader **out, const char *name);
+int shm_reader_open(shm_reader **out, const char *name);
+/*
+ * The same for the segment a state directory records (shm_name_lookup);
+ * shm_reader_refresh then follows the record, so a restarted broker's new
+ * segment is found under its new name.
+ */
+int  shm_reader_open_dir(shm_reader **out, const char *state_dir);
 void shm_reader_close(shm_reader **r);
 
 /*
  * Checks boot id and heartbeat; if the broker restarted, re-maps the new
- * segment.  Returns 0 when the mapping is current and the broker alive,
- * -ESTALE when the broker is not heartbeating, -ENOENT when no segment
- * exists.  Cheap enough to call once per request (one shm_open + fstat).
+ * segment (for a reader of a state directory: the one its record names,
+ * read again on every call).  Returns 0 when the mapping is current and
+ * the broker alive, -ESTALE when the broker is not heartbeating, -ENOENT
+ * when no segment (or no record) exists.  Cheap enough to call once per
+ * request (one shm_open + fstat, plus open/read of the record).
  * The other calls read the mapping as of the last open or refresh and do
  * not check liveness themselves; after -ENOENT/-ESTALE they still serve
  * the old mapping's last state.

@@ -40,6 +40,7 @@ struct shm_reader {
 	size_t               size;
 	bool                 mapped; /* false: shm__reader_from_buffer */
 	char                 name[256];
+	char                *dir; /* shm_reader_open_dir: follow its record */
 	dev_t                dev;
 	ino_t                ino;
 	/* Validated at attach; never re-read from the segment. */
@@ -60,6 +61,14 @@ struct shm_reader {
 	uint64_t         retries;     /* for tests and benchmarks */
 	uint64_t         deadline_ns; /* of the current call; 0: not set */
 };
+
+/*
+ * fstat's fd into st and checks that only our uid (or root) can have
+ * written it: a regular file of ours or root's, not group- or
+ * other-writable.  0, -errno, or -EPERM.
+ */
+struct stat;
+int shm__fd_trusted(int fd, struct stat *st);
 
 /* Every public entry starts a new retry budget. */
 static inline void

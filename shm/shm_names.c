@@ -1,16 +1,9 @@
 /*
- * shm_names: the wire names of the segment's enums (EMQ 2.3's spelling)
- * and the segment name of a state directory.
+ * shm_names: the wire names of the segment's enums (EMQ 2.3's spelling).
  */
 #include "config.h"
 
 #include "shm/shm.h"
-
-#include <errno.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static const char *const metric_names[SHM_METRIC_COUNT] = {
 	[SHM_M_BYTES_RECEIVED] = "bytes/received",
@@ -112,29 +105,6 @@ const char *
 shm_overflow_name(enum shm_overflow o)
 {
 	return (unsigned) o < SHM_OVERFLOW_COUNT ? overflow_names[o] : NULL;
-}
-
-/* FNV-1a 64 over the real path: stable across processes and runs. */
-int
-shm_name_for_state_dir(char *buf, size_t len, const char *state_dir)
-{
-	char        real[PATH_MAX];
-	const char *p = state_dir;
-	uint64_t    h = UINT64_C(0xcbf29ce484222325);
-	int         n;
-
-	if (state_dir == NULL)
-		return -EINVAL;
-	if (realpath(state_dir, real) != NULL)
-		p = real;
-	for (; *p; p++) {
-		h ^= (unsigned char) *p;
-		h *= UINT64_C(0x100000001b3);
-	}
-	n = snprintf(buf, len, "/mqttd.%016llx", (unsigned long long) h);
-	if (n < 0 || (size_t) n >= len)
-		return -ENAMETOOLONG;
-	return 0;
 }
 
 static const char *const store_fig_names[SHM_STORE_FIG_COUNT] = {

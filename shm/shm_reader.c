@@ -169,6 +169,7 @@ reader_free(shm_reader *r)
 		munmap((void *) r->base, r->size);
 	free(r->scratch);
 	free(r->seen);
+	free(r->dir);
 	free(r);
 }
 
@@ -202,15 +203,10 @@ map_named(shm_reader *r, const char *name)
 	fd = shm_open(name, O_RDONLY, 0);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
+	rc = shm__fd_trusted(fd, &st);
+	if (rc < 0) {
 		close(fd);
 		return rc;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_uid != getuid() && st.st_uid != 0)
-	    || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return -EPERM;
 	}
 	if (st.st_size < (off_t) sizeof(struct shm_hdr)) {
 		close(fd);
@@ -251,6 +247,39 @@ shm_reader_open(shm_reader **out, const char *name)
 		return rc;
 	}
 	*out = r;
+	return 0;
+}
+
+int
+shm__fd_trusted(int fd, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode)
+	    || (st->st_uid != getuid() && st->st_uid != 0)
+	    || (st->st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
+int
+shm_reader_open_dir(shm_reader **out, const char *state_dir)
+{
+	char name[64];
+	int  rc;
+
+	*out = NULL;
+	rc = shm_name_lookup(state_dir, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	rc = shm_reader_open(out, name);
+	if (rc < 0)
+		return rc;
+	(*out)->dir = strdup(state_dir);
+	if ((*out)->dir == NULL) {
+		shm_reader_close(out);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -318,23 +347,35 @@ shm_reader_refresh(shm_reader *r)
 		return -EINVAL;
 	shm__call(r);
 	if (r->mapped) {
-		fd = shm_open(r->name, O_RDONLY, 0);
+		char cur[sizeof(r->name)];
+
+		/* A restarted broker records a new name. */
+		if (r->dir != NULL) {
+			rc = shm_name_lookup(r->dir, cur, sizeof(cur));
+			if (rc < 0)
+				return rc;
+		} else {
+			memcpy(cur, r->name, sizeof(cur));
+		}
+		fd = shm_open(cur, O_RDONLY, 0);
 		if (fd < 0)
 			return errno == ENOENT ? -ENOENT : -errno;
 		rc = fstat(fd, &st) < 0 ? -errno : 0;
 		close(fd);
 		if (rc < 0)
 			return rc;
-		if (st.st_ino != r->ino || st.st_dev != r->dev
+		if (strcmp(cur, r->name) != 0 || st.st_ino != r->ino
+		    || st.st_dev != r->dev
 		    || SHM_LD(&shm__hdr(r)->boot_id) != r->boot_id) {
 			/* A new broker: map its segment, then drop ours. */
 			shm_reader           tmp = *r;
 			const unsigned char *old = r->base;
 			size_t               oldsz = r->size;
 
-			rc = map_named(&tmp, r->name);
+			rc = map_named(&tmp, cur);
 			if (rc < 0)
 				return rc;
+			memcpy(r->name, cur, sizeof(r->name));
 			memcpy(r->tab, tmp.tab, sizeof(r->tab));
 			r->arena_off = tmp.arena_off;
 			r->arena_size = tmp.arena_size;

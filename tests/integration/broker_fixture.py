@@ -49,12 +49,14 @@ class BrokerError(AssertionError):
 
 
 def shm_path_for(state_dir):
-    """/dev/shm path of a state dir's segment: FNV-1a 64 over the real
-    path, as shm_name_for_state_dir() computes it."""
-    h = 0xcbf29ce484222325
-    for byte in os.path.realpath(state_dir).encode():
-        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return "/dev/shm/mqttd.%016x" % h
+    """/dev/shm path of a state dir's segment, as its record
+    (STATE_DIR/segment, see shm_name_lookup()) names it; None without."""
+    try:
+        with open(os.path.join(state_dir, "segment")) as f:
+            name = f.read().strip()
+    except FileNotFoundError:
+        return None
+    return "/dev/shm" + name
 
 
 class Broker:
@@ -130,7 +132,7 @@ class Broker:
         # Where the segment should be, to check that stop() removes it;
         # None (no check) if the naming scheme is not the one we know.
         self._shm_path = shm_path_for(self.state_dir)
-        if not os.path.exists(self._shm_path):
+        if self._shm_path and not os.path.exists(self._shm_path):
             self._shm_path = None
         return self
 

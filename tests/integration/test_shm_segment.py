@@ -15,7 +15,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from broker_fixture import Broker, build_path
+from broker_fixture import Broker, build_path, shm_path_for
 
 
 def mqttdctl(state_dir, *args):
@@ -112,17 +112,22 @@ def test_restart_gives_new_boot_id(broker):
 
 def test_killed_broker_reads_dead_then_is_replaced(broker):
     pid = broker.segment("node")["pid"]
+    leftover = shm_path_for(broker.state_dir)
     os.kill(pid, signal.SIGKILL)
     broker.proc.wait(timeout=10)
     broker.proc = None
     # The segment outlives a SIGKILL; its readers see the broker gone.
     node = broker.segment("node")
     assert node["pid"] == pid and node["alive"] is False
-    # The next start removes the leftover (its pid is dead) and recreates.
+    assert os.path.exists(leftover)
+    # The next start removes the leftover (its pid is dead) and creates a
+    # segment under a new name.
     broker.start()
     node = broker.segment("node")
     assert node["alive"] is True and node["pid"] != pid
     assert node["clients"] == 0
+    assert not os.path.exists(leftover)
+    assert shm_path_for(broker.state_dir) != leftover
 
 
 def test_clean_stop_removes_the_segment():

@@ -175,14 +175,138 @@ T_TEST(names)
 	T_STREQ(shm_overflow_name(SHM_OVF_STRINGS), "strings");
 	T_ASSERT(shm_metric_name(SHM_METRIC_COUNT) == NULL);
 
-	T_EQ(shm_name_for_state_dir(buf, sizeof(buf), "/tmp"), 0);
-	T_EQ(strlen(buf), 23);
+	/* Segment names are random: nobody can create one in advance. */
+	T_EQ(shm_name_random(buf, sizeof(buf)), 0);
+	T_EQ(strlen(buf), 39);
 	T_ASSERT(strncmp(buf, "/mqttd.", 7) == 0);
-	T_EQ(shm_name_for_state_dir(buf2, sizeof(buf2), "/tmp/../tmp/."), 0);
-	T_STREQ(buf, buf2); /* the real path is hashed */
-	T_EQ(shm_name_for_state_dir(buf2, sizeof(buf2), "/nonexistent/x"), 0);
+	T_EQ(strspn(buf + 7, "0123456789abcdef"), 32);
+	T_EQ(shm_name_random(buf2, sizeof(buf2)), 0);
 	T_ASSERT(strcmp(buf, buf2) != 0);
-	T_EQ(shm_name_for_state_dir(buf, 10, "/tmp"), -ENAMETOOLONG);
+	T_EQ(shm_name_random(buf, 39), -ENAMETOOLONG);
+}
+
+static char tmpdir[64];
+
+static const char *
+dir_new(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mqttd-test-shm.XXXXXX");
+	T_ASSERT(mkdtemp(tmpdir) != NULL);
+	return tmpdir;
+}
+
+static void
+write_file(const char *dir, const char *leaf, const char *text, int mode)
+{
+	char path[256];
+	int  fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, leaf);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	T_ASSERT(fd >= 0);
+	T_EQ(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+	T_EQ(fchmod(fd, (mode_t) mode), 0);
+	close(fd);
+}
+
+/* The record: only a well-formed name in a file of ours is followed. */
+T_TEST(record_trust)
+{
+	const char *d = dir_new();
+	char        name[64], got[64], path[128];
+	struct stat st;
+
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -ENOENT);
+	T_EQ(shm_name_random(name, sizeof(name)), 0);
+	T_EQ(shm_name_record(d, name), 0);
+	snprintf(path, sizeof(path), "%s/segment", d);
+	T_EQ(stat(path, &st), 0);
+	T_EQ(st.st_mode & 0777, 0640);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), 0);
+	T_STREQ(got, name);
+	T_EQ(shm_name_lookup(d, got, 20), -ENAMETOOLONG);
+	T_EQ(shm_name_record(d, "/mqttd.0123"), -EINVAL);
+	T_EQ(shm_name_record(d, "/../../etc/passwd"), -EINVAL);
+
+	/* Group-writable: someone else may have written it. */
+	T_EQ(chmod(path, 0660), 0);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -EPERM);
+	/* Not a name, or a name plus anything. */
+	write_file(d, "segment", "/mqttd.0123456789abcdef\n", 0640);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -EBADMSG);
+	write_file(
+	    d, "segment", "/mqttd.0123456789abcdef0123456789ABCDEF\n", 0640);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -EBADMSG);
+	write_file(d, "segment", "/tmp/x", 0640);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -EBADMSG);
+	/* A symlink is never followed. */
+	T_EQ(unlink(path), 0);
+	T_EQ(symlink("/etc/passwd", path), 0);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -EPERM);
+	T_EQ(unlink(path), 0);
+
+	/* forget removes only its own record. */
+	T_EQ(shm_name_record(d, name), 0);
+	T_EQ(shm_name_forget(d, "/mqttd.00000000000000000000000000000000"), 0);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), 0);
+	T_EQ(shm_name_forget(d, name), 0);
+	T_EQ(shm_name_lookup(d, got, sizeof(got)), -ENOENT);
+	T_EQ(rmdir(d), 0);
+}
+
+/*
+ * A broker of a state directory: a new random name each start, found by
+ * readers through the record; a leftover of a SIGKILLed broker is removed
+ * at the next start; a live one refuses a second broker; readers follow a
+ * restart to the new name.
+ */
+T_TEST(state_dir_segment)
+{
+	const char       *d = dir_new();
+	struct col_config cfg = { .state_dir = d, .max_clients = 8 };
+	char              first[64], second[64];
+	col              *c = NULL, *c2 = NULL;
+	shm_reader       *r = NULL;
+	shm_node          n;
+	pid_t             pid;
+	int               st, fd;
+
+	T_EQ(shm_reader_open_dir(&r, d), -ENOENT);
+	pid = fork();
+	if (pid == 0) {
+		col *cc;
+		_exit(col_open(&cc, &cfg) == 0 ? 0 : 1); /* dies: no close */
+	}
+	T_EQ(waitpid(pid, &st, 0), pid);
+	T_EQ(WEXITSTATUS(st), 0);
+	T_EQ(shm_name_lookup(d, first, sizeof(first)), 0);
+	fd = shm_open(first, O_RDONLY, 0);
+	T_ASSERT(fd >= 0); /* the leftover */
+	close(fd);
+	T_EQ(shm_reader_open_dir(&r, d), 0);
+	T_EQ(shm_reader_refresh(r), -ESTALE);
+
+	T_EQ(col_open(&c, &cfg), 0);
+	T_EQ(shm_name_lookup(d, second, sizeof(second)), 0);
+	T_ASSERT(strcmp(first, second) != 0);
+	T_EQ(shm_open(first, O_RDONLY, 0), -1); /* leftover removed */
+	T_EQ(errno, ENOENT);
+	T_EQ(shm_reader_refresh(r), 0); /* followed the record */
+	T_EQ(shm_node_get(r, &n), 0);
+	T_EQ(n.pid, getpid());
+	T_ASSERT(n.alive);
+
+	T_EQ(col_open(&c2, &cfg), -EEXIST); /* one broker per state dir */
+	T_EQ(shm_name_lookup(d, first, sizeof(first)), 0);
+	T_STREQ(first, second); /* and it left the record alone */
+
+	col_close(&c);
+	T_EQ(shm_name_lookup(d, first, sizeof(first)), -ENOENT);
+	T_EQ(shm_open(second, O_RDONLY, 0), -1);
+	T_EQ(shm_reader_refresh(r), -ENOENT);
+	shm_reader_close(&r);
+	T_EQ(rmdir(d), 0);
 }
 
 T_TEST(node_and_create)
@@ -1093,6 +1217,8 @@ T_TEST(mqttdctl_json)
 
 static const struct t_case cases[] = {
 	T_ENTRY(names),
+	T_ENTRY(record_trust),
+	T_ENTRY(state_dir_segment),
 	T_ENTRY(node_and_create),
 	T_ENTRY(leftover_of_dead_broker),
 	T_ENTRY(no_room),
