@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 enum kind { K_U32, K_U64, K_BOOL, K_STR, K_LISTEN, K_LOG, K_FD, K_SYNC };
 
@@ -31,7 +32,8 @@ static const struct key keys[] = {
 	{ "state_dir", K_STR, F(state_dir), "state directory (./run)" },
 	{ "node", K_STR, F(node), "node name (mqttd@127.0.0.1)" },
 	{ "listen", K_LISTEN, 0, "[ADDR:]PORT[,max_clients=N], repeatable" },
-	{ "max_clients", K_U32, F(max_clients), "per listener (102400)" },
+	{ "max_clients", K_U32, F(max_clients),
+	    "per listener (the open-files limit less 64)" },
 	{ "ready_fd", K_FD, F(ready_fd), "write 'ready port=P' to fd N" },
 	{ "no_segment", K_BOOL, F(no_segment), "run without the segment" },
 	{ "max_inflight", K_U32, F(max_inflight), "QoS1/2 window (32)" },
@@ -69,13 +71,29 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+uint32_t
+mq_config_fd_clients(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 102400;
+	/* Listeners, epoll, signalfd, eventfds, log, the control socket and
+	 * its clients, the reserve fd: 64 is plenty. */
+	if (rl.rlim_cur <= MQ_FD_RESERVE + 16)
+		return 16;
+	return rl.rlim_cur - MQ_FD_RESERVE > UINT32_MAX
+	    ? UINT32_MAX
+	    : (uint32_t) (rl.rlim_cur - MQ_FD_RESERVE);
+}
+
 static void
 defaults(mq_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->state_dir = strdup("./run");
 	c->node = strdup("mqttd@127.0.0.1");
-	c->max_clients = 102400;
+	c->max_clients = mq_config_fd_clients();
 	c->ready_fd = -1;
 	c->max_inflight = 32;
 	c->max_queue = 1000;

@@ -69,6 +69,15 @@ enum mq_persist_sync {
 int  mq_config_load(mq_config *cfg, int argc, char **argv);
 void mq_config_fini(mq_config *cfg);
 
+/*
+ * The default max_clients: what the open-files limit (RLIMIT_NOFILE, soft)
+ * leaves after MQ_FD_RESERVE descriptors for everything but clients.
+ * mqttd raises the soft limit to the hard one before loading its
+ * configuration, so this is sized from the hard limit.
+ */
+#define MQ_FD_RESERVE 64
+uint32_t mq_config_fd_clients(void);
+
 /* Parses "[ADDR:]PORT[,max_clients=N]" into l (max_clients preset). */
 int mq_config_parse_listen(struct mq_listen *l, const char *s);
 

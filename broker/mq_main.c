@@ -37,8 +37,12 @@ state_dir(const mq_config *cfg, char *real, size_t len)
 	return 0;
 }
 
-/* 10k clients need 10k fds: take what the hard limit allows. */
-static void
+/*
+ * Every client is a descriptor: take what the hard limit allows (before
+ * the configuration, whose max_clients default is sized from the result).
+ * Returns setrlimit's errno, logged once the log level is known.
+ */
+static int
 raise_nofile(void)
 {
 	struct rlimit rl;
@@ -46,8 +50,34 @@ raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			mq_warn("setrlimit(NOFILE): %s", strerror(errno));
+			return errno;
 	}
+	return 0;
+}
+
+static void
+log_capacity(const mq_config *cfg, int raise_err)
+{
+	struct rlimit rl;
+	uint64_t      sum = 0;
+
+	if (raise_err != 0)
+		mq_warn("setrlimit(NOFILE) to the hard limit: %s",
+		    strerror(raise_err));
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		sum += cfg->listen[i].max_clients;
+	mq_info("open files: limit %llu (hard %llu): room for %u clients; "
+	        "listeners allow %llu",
+	    (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max,
+	    mq_config_fd_clients(), (unsigned long long) sum);
+	if (sum > mq_config_fd_clients())
+		mq_warn(
+		    "the listeners' max_clients (%llu in all) exceed what "
+		    "the open-files limit allows (%u): connections past it "
+		    "are accepted and closed at once",
+		    (unsigned long long) sum, mq_config_fd_clients());
 }
 
 static int
@@ -80,7 +110,7 @@ main(int argc, char **argv)
 	struct cl_link *cl = NULL;
 #endif
 	struct mq_plugins_config pc;
-	int                      rc;
+	int                      rc, raise_err = raise_nofile();
 
 	rc = mq_config_load(&cfg, argc, argv);
 	if (rc != 0) {
@@ -88,7 +118,7 @@ main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	}
 	mq_log_level = cfg.log_level;
-	raise_nofile();
+	log_capacity(&cfg, raise_err);
 	rc = state_dir(&cfg, dir, sizeof(dir));
 	if (rc == 0 && !cfg.no_segment)
 		rc = open_segment(&cfg, dir, &c);

@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include "fcgi/api_auth.h"
+#include "fcgi/api_limits.h"
 #include "fcgi/api_route.h"
 #include "fcgi/api_users.h"
 
@@ -850,6 +851,7 @@ main(int argc, char **argv)
 	openlog("mqttd-api", LOG_PID | LOG_PERROR, LOG_DAEMON);
 	if (setup_paths() != 0 || init_users() != 0)
 		return 1;
+	(void) api_limits_raise_nofile(); /* inherited by the workers */
 	cfg = (struct api_config) {
 		.state_dir = O.state_dir,
 		.node = O.node,
