@@ -49,7 +49,7 @@ MQ_FUZZ_SRCS = broker/mq_codec.c broker/mq_trie.c broker/mq_hash.c \
 	broker/mq_net.c broker/mq_ctl.c broker/mq_plugins.c \
 	broker/mq_authq.c broker/mq_cluster.c broker/mq_store.c \
 	broker/mq_store_rec.c broker/mq_persist.c collector/col.c \
-	collector/col_tables.c shm/shm_names.c \
+	collector/col_tables.c shm/shm_names.c shm/shm_locate.c \
 	shm/shm_reader.c shm/shm_tables.c
 FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers fuzz/fuzz_mq_store_rec
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
