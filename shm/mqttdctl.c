@@ -354,26 +354,22 @@ main(int argc, char **argv)
 	int          rc;
 
 	parse(argc, argv, &o);
+	dir = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
+	if (dir == NULL)
+		dir = "run";
 	if (o.sub != NULL) {
-		const char *dir
-		    = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
-
-		rc = mqttdctl_store(dir ? dir : "run", o.sub);
+		rc = mqttdctl_store(dir, o.sub);
 		if (rc == 2)
 			usage();
 		return rc;
 	}
-	if (o.shm == NULL) {
-		dir = o.state_dir ? o.state_dir : getenv("MQTTD_STATE_DIR");
-		if (dir == NULL)
-			dir = "run";
+	if (o.shm == NULL)
 		rc = shm_reader_open_dir(&r, dir);
-	} else {
+	else
 		rc = shm_reader_open(&r, o.shm);
-	}
 	if (rc < 0) {
 		fprintf(stderr, "mqttdctl: segment of %s: %s\n",
-		    dir ? dir : o.shm, strerror(-rc));
+		    o.shm ? o.shm : dir, strerror(-rc));
 		return 1;
 	}
 	if (strcmp(o.what, "node") == 0)
