@@ -39,7 +39,7 @@ struct mq_authq {
 static void
 job_free(struct mq_auth_job *j)
 {
-	mq_plugins_check_free(j->ck);
+	mq_creds_check_free(j->ck);
 	free(j);
 }
 
@@ -78,7 +78,7 @@ worker(void *arg)
 		skip = j->cancelled;
 		pthread_mutex_unlock(&q->mu);
 		if (!skip) /* the slow part, outside the lock */
-			mq_plugins_check_run(j->ck);
+			mq_creds_check_run(j->ck);
 		pthread_mutex_lock(&q->mu);
 		if (q->done_tail != NULL)
 			q->done_tail->next = j;

@@ -3,7 +3,7 @@
  * crypt(3) (milliseconds each, tens of them for yescrypt) run here, so
  * that no client's login, let alone a loop of wrong passwords, stalls the
  * event loop.  The loop submits jobs; a fixed pool of threads runs them
- * (mq_plugins_check_run: the check's own copies, nothing shared); done
+ * (mq_creds_check_run: the check's own copies, nothing shared); done
  * jobs come back through an eventfd that the loop watches in its epoll
  * set, and only the loop judges them (plugins, cache, segment).
  *

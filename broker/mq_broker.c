@@ -527,8 +527,8 @@ mq_broker_free(mq_broker **bp)
 	if (b == NULL)
 		return;
 	for (mq_conn *c = b->conns; c != NULL; c = c->all_next) {
-		c->dis_rc = MQ_RC_SERVER_SHUTTING_DOWN; /* v5 only */
-		mq__conn_close(c, SHM_SHUT_CLOSED);
+		mq__conn_close_rc(c, SHM_SHUT_CLOSED,
+		    MQ_RC_SERVER_SHUTTING_DOWN); /* v5 only */
 	}
 	mq_broker_sweep(b);
 	for (uint32_t i = 0; b->sessions.b != NULL && i <= b->sessions.mask;

@@ -1,7 +1,8 @@
 /*
  * mq_int.h: the broker's private types, shared by mq_broker.c (routing,
  * retained, $SYS, counters), mq_session.c (sessions, delivery),
- * mq_proto.c (packet handlers), mq_net.c (sockets, loop) and mq_ctl.c.
+ * mq_proto.c (packet handlers), mq_connect.c (CONNECT), mq_net.c
+ * (sockets, loop) and mq_ctl.c.
  * Functions shared between them carry the mq__ prefix.
  */
 #ifndef MQ_INT_H
@@ -129,7 +130,6 @@ struct mq_conn {
 	bool          was_connected;
 	uint8_t       why; /* enum shm_shutdown once closing */
 	bool          send_will;
-	uint8_t       dis_rc; /* v5: DISCONNECT reason to send, 0: by why */
 	uint16_t      oalias_max; /* v5: min(client's Topic Alias Max, ours) */
 	int           fd;
 	uint32_t      listener; /* index, UINT32_MAX if virtual */
@@ -151,14 +151,11 @@ struct mq_conn {
 	uint32_t           will_delay; /* seconds */
 	struct mq_aliases *aliases;    /* client -> server topic aliases */
 	struct mq_oalias  *oalias;     /* server -> client, when allowed */
-	/* A CONNECT whose password check is on the auth threads: its bytes,
-	 * decoded again when the verdict is back (MQ_CS_AUTH). */
+	/* A CONNECT whose password check is on the auth threads: the
+	 * check, and the request as decoded, to go on with when the
+	 * verdict is back (MQ_CS_AUTH, mq__connect_resume). */
 	struct mq_auth_job *auth;
-	const uint8_t      *cur_pkt; /* the packet being handled */
-	size_t              cur_len;
-	uint8_t            *connect_raw;
-	uint32_t            connect_len;
-	uint8_t             auth_rc; /* the verdict, MQ_AUTH_* + 1; 0: none */
+	struct mq_connreq  *creq;
 	uint32_t acks_waiting; /* acks held for a store commit (mq_persist) */
 };
 
@@ -433,12 +430,39 @@ bool mq__persist_defer_ack(
     mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc);
 void mq__persist_conn_gone(mq_conn *c);
 
+/*
+ * What a packet handler tells its caller: go on, wait, or end the
+ * connection, and why.  One place, mq__conn_end, turns an end into the
+ * close and, for a v5 client, the DISCONNECT that says why (as
+ * Mosquitto's handle__packet hands its result to do_disconnect);
+ * handlers never close their own connection.
+ */
+enum mq_hs {
+	MQ_HS_OK,          /* next packet */
+	MQ_HS_PARKED,      /* CONNECT waits for its auth check: read no more */
+	MQ_HS_CLOSED,      /* the client's DISCONNECT: a normal end */
+	MQ_HS_MALFORMED,   /* v5 DISCONNECT 0x81 */
+	MQ_HS_PROTOCOL,    /* 0x82 */
+	MQ_HS_TOO_LARGE,   /* 0x95 */
+	MQ_HS_RECEIVE_MAX, /* 0x93 */
+	MQ_HS_TOPIC_ALIAS, /* 0x94 */
+	MQ_HS_RETAIN,      /* 0x9A */
+	MQ_HS_REFUSED,     /* a refusing CONNACK was sent (auth, client id) */
+	MQ_HS_BAD_VERSION, /* a refusing CONNACK: unsupported protocol */
+	MQ_HS_ERROR,       /* out of memory */
+};
+
 /* mq_proto.c */
-int  mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used);
-void mq__send(mq_conn *c, const void *p, size_t n);
-void mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
-    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid);
+int mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used);
+/* Handles what waits in c->in (bytes behind a parked CONNECT). */
+void mq__conn_input_buffered(mq_conn *c);
+/* Ends c for hs (anything but MQ_HS_OK / MQ_HS_PARKED). */
+void        mq__conn_end(mq_conn *c, enum mq_hs hs);
+const char *mq__peer_str(const mq_conn *c, char *buf, size_t len);
+void        mq__send(mq_conn *c, const void *p, size_t n);
+void        mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
+           const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
+           uint16_t pid);
 /* v5 receivers get props and the remaining Message Expiry; v3 ones not. */
 void mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
     const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
@@ -464,15 +488,24 @@ bool mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,
 void mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid);
 void mq__send_ack5(mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc);
 void mq__conn_close(mq_conn *c, enum shm_shutdown why);
+/* The same, with the v5 DISCONNECT reason rc (0: the one of why). */
+void mq__conn_close_rc(mq_conn *c, enum shm_shutdown why, uint8_t rc);
 void mq__conn_teardown(mq_conn *c);
 void mq__conn_free(mq_conn *c);
 int  mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n);
 void mq__conn_init(mq_conn *c, mq_broker *b, int fd, uint32_t listener);
 
+/* mq_connect.c */
+/* CONNECT: decode, authenticate, attach the session, CONNACK. */
+enum mq_hs mq__on_connect(mq_conn *c, const mq_packet *pkt);
+/* Refuses a CONNECT with v3 return code rc (mapped for v5) or, rc5 != 0,
+ * that v5 reason. */
+enum mq_hs mq__connect_refuse(
+    mq_conn *c, uint8_t rc, uint8_t rc5, enum mq_hs hs);
 /* The auth threads handed back c's check (mq_net.c's authq_event). */
 void mq__connect_resume(mq_conn *c, int auth_result);
-/* Drops c's check, if any (the connection is going away). */
-void mq__conn_auth_cancel(mq_conn *c);
+/* Drops c's parked CONNECT, if any (the connection is going away). */
+void mq__connect_cancel(mq_conn *c);
 
 /* mq_net.c */
 void mq__conn_pending(mq_conn *c);

@@ -406,7 +406,7 @@ authq_event(mq_broker *b)
 		mq_conn            *c = j->owner;
 
 		if (j->cancelled || c == NULL) {
-			mq_plugins_check_free(j->ck);
+			mq_creds_check_free(j->ck);
 			free(j);
 		} else {
 			/* Judged now, against the tables of now (a reload
@@ -590,8 +590,8 @@ mq_broker_run(mq_broker *b)
 	/* Close every client (wills of abnormal ends still go out; v5
 	 * clients are told why). */
 	for (mq_conn *c = b->conns; c != NULL; c = c->all_next) {
-		c->dis_rc = MQ_RC_SERVER_SHUTTING_DOWN;
-		mq__conn_close(c, SHM_SHUT_CLOSED);
+		mq__conn_close_rc(
+		    c, SHM_SHUT_CLOSED, MQ_RC_SERVER_SHUTTING_DOWN);
 	}
 	mq_broker_sweep(b);
 	mq__persist_close(b); /* the sessions just detached, then close */

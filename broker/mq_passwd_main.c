@@ -6,18 +6,18 @@
  *     mqttd-passwd -D FILE NAME       delete NAME
  *
  * The hash is SHA-512 crypt ("$6$", 5000 rounds), or yescrypt ("$y$")
- * with -y.  SHA-512 is the default because the broker verifies in its
- * event loop: a first login and every wrong password cost one crypt, some
- * ms for SHA-512 and about 20 times that for yescrypt, during which no
- * other client is served (the broker then remembers a good password; see
- * creds_verify in mq_plugins.c).  The file is rewritten atomically
- * (mq_plugins_write_file) and created with mode 0600; other lines,
+ * with -y.  SHA-512 is the default because a first login and every wrong
+ * password cost the broker one crypt on its auth threads, some ms for
+ * SHA-512 and about 20 times that for yescrypt (the broker then
+ * remembers a good password; see mq_creds.c).  The file is rewritten
+ * atomically (mq_file_replace) and created with mode 0600; other lines,
  * comments included, are kept as they are.
  * Send the broker SIGHUP to re-read it.
  */
 #include "config.h"
 
-#include "broker/mq_plugins.h"
+#include "broker/mq_creds.h"
+#include "broker/mq_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -138,7 +138,7 @@ add_entry(struct buf *b, const char *name, bool sha512)
 		    rc == -E2BIG ? "over-long" : "no");
 		return -EINVAL;
 	}
-	rc = mq_plugins_hash_password(hash, sizeof(hash), pw, sha512);
+	rc = mq_creds_hash_password(hash, sizeof(hash), pw, sha512);
 	explicit_bzero(pw, sizeof(pw));
 	if (rc < 0)
 		return rc;
@@ -194,7 +194,7 @@ main(int argc, char **argv)
 	}
 	if (stat(path, &st) == 0)
 		mode = st.st_mode & 07777;
-	rc = mq_plugins_write_file(path, b.p ? b.p : "", b.n, mode);
+	rc = mq_file_replace(path, b.p ? b.p : "", b.n, mode);
 	free(b.p);
 	return rc < 0 ? 1 : 0;
 }

@@ -12,7 +12,7 @@
  *                        "username:$6$salt$hash" lines (crypt(3) hashes)
  *   mqttd_auth_clientid  client id + password, same file format
  *   mqttd_acl_file       topic ACL rules per user / client (see
- *                        mq_plugins.c for the rule format)
+ *                        mq_acl.c for the rule format)
  *   mqttd_sys            $SYS/brokers/<node>/... publishing (broker core)
  *
  * Authentication follows EMQ 2.3's chain: each active auth plugin either
@@ -27,6 +27,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "broker/mq_acl.h"
+#include "broker/mq_creds.h"
 
 typedef struct mq_plugins mq_plugins;
 
@@ -53,8 +56,6 @@ enum mq_auth_result {
 	MQ_AUTH_NOT_AUTHORIZED,  /* CONNACK 5 */
 	MQ_AUTH_PENDING,         /* _begin only: a crypt(3) check to run */
 };
-
-enum mq_acl_access { MQ_ACL_SUBSCRIBE, MQ_ACL_PUBLISH };
 
 /*
  * Loads the state file (missing: the defaults, retainer and sys on, the
@@ -96,40 +97,23 @@ enum mq_auth_result mq_plugins_authenticate(const mq_plugins *p,
  * The same decision, minus the slow part: when it needs crypt(3) (a
  * password the cache has not accepted before), returns MQ_AUTH_PENDING
  * and *ck, a check that owns copies of the hash and the password.  Run
- * it on any thread with mq_plugins_check_run (it touches nothing but
+ * it on any thread with mq_creds_check_run (it touches nothing but
  * *ck), then judge it on the caller's thread with
  * mq_plugins_check_finish, which frees it: ALLOW or BAD_CREDENTIALS, as
  * the plugin state was when the check began (a later reload or switch
  * does not change it; the cache learns the password only if the entry
- * still has the same hash).  mq_plugins_check_free drops a check unjudged.
+ * still has the same hash).  mq_creds_check_free drops a check unjudged.
  */
 struct mq_auth_check;
 enum mq_auth_result mq_plugins_authenticate_begin(const mq_plugins *p,
     const char *client_id, size_t client_id_len, const char *username,
     size_t username_len, const char *password, size_t password_len,
     struct mq_auth_check **ck);
-void                mq_plugins_check_run(struct mq_auth_check *ck);
 enum mq_auth_result mq_plugins_check_finish(
     const mq_plugins *p, struct mq_auth_check *ck);
-void mq_plugins_check_free(struct mq_auth_check *ck);
 
 bool mq_plugins_acl_check(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,
     const char *topic, size_t topic_len, enum mq_acl_access access);
-
-/*
- * Hashes password for the auth files: yescrypt ("$y$...") by default,
- * SHA-512 crypt ("$6$...") with sha512, with a fresh random salt.
- * Returns the hash's length (written NUL-terminated to out) or -errno.
- */
-int mq_plugins_hash_password(
-    char *out, size_t out_size, const char *password, bool sha512);
-
-/*
- * Replaces path with data durably: path.tmp, fsync, rename, fsync of the
- * directory.  Returns 0 or -errno (path is then unchanged).
- */
-int mq_plugins_write_file(
-    const char *path, const char *data, size_t len, unsigned mode);
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * mq_proto: one connection's MQTT conversation: splitting bytes into
- * packets (mq_codec), the handler of each packet type, the output
- * buffer, and the connection's end.
+ * packets (mq_codec), the handler of each packet type but CONNECT
+ * (mq_connect.c), the output buffer, and the connection's end.
+ *
+ * Handlers return an enum mq_hs; mq__conn_end is the one place that
+ * turns an end into the close (and a v5 client's DISCONNECT).
  *
  * A connection is never freed while one of its packets is handled:
  * mq__conn_close() only marks it and links it on b->closing; the loop's
@@ -45,8 +48,8 @@ mq__conn_init(mq_conn *c, mq_broker *b, int fd, uint32_t listener)
 	b->conns = c;
 }
 
-static const char *
-peer_str(const mq_conn *c, char *buf, size_t len)
+const char *
+mq__peer_str(const mq_conn *c, char *buf, size_t len)
 {
 	const struct sockaddr_in  *in4 = (const void *) &c->peer;
 	const struct sockaddr_in6 *in6 = &c->peer;
@@ -103,7 +106,7 @@ out_room(mq_conn *c, size_t n)
 
 		mq_warn("client %.*s (%s): output over %u bytes, disconnected",
 		    c->s ? (int) c->s->id_len : 0, c->s ? c->s->id : "",
-		    peer_str(c, p, sizeof(p)), b->cfg->max_outbuf);
+		    mq__peer_str(c, p, sizeof(p)), b->cfg->max_outbuf);
 		mq__conn_close(c, SHM_SHUT_SLOW_CONSUMER);
 		return false;
 	}
@@ -311,15 +314,6 @@ mq__send_ack(mq_conn *c, enum mq_type type, uint16_t pid)
 	c->b->metrics[m[type]]++;
 }
 
-static void
-send_connack(mq_conn *c, bool present, uint8_t rc)
-{
-	uint8_t a[MQ_ACK_SIZE];
-
-	mq__send(c, a, mq_encode_connack(a, present, rc));
-	c->b->metrics[SHM_M_PACKETS_CONNACK]++;
-}
-
 /* ---- closing ---- */
 
 static const char *const why_text[] = {
@@ -344,7 +338,7 @@ static const uint8_t why_reason[] = {
 };
 
 void
-mq__conn_close(mq_conn *c, enum shm_shutdown why)
+mq__conn_close_rc(mq_conn *c, enum shm_shutdown why, uint8_t rc)
 {
 	if (c->state == MQ_CS_CLOSING)
 		return;
@@ -352,7 +346,7 @@ mq__conn_close(mq_conn *c, enum shm_shutdown why)
 	 * makes one last write).  A slow consumer gets nothing: its
 	 * buffer is what is full. */
 	if (c->proto == 5 && c->state == MQ_CS_CONNECTED) {
-		uint8_t     rc = c->dis_rc, d[MQ_DISCONNECT5_MAX];
+		uint8_t     d[MQ_DISCONNECT5_MAX];
 		const char *t = why_text[why];
 
 		if (rc == 0 && (size_t) why < sizeof(why_reason))
@@ -366,13 +360,48 @@ mq__conn_close(mq_conn *c, enum shm_shutdown why)
 		if (c->state == MQ_CS_CLOSING) /* the send overflowed */
 			return;
 	}
-	mq__conn_auth_cancel(c); /* its crypt(3) is of no use now */
+	mq__connect_cancel(c); /* its crypt(3) is of no use now */
 	c->was_connected = c->state == MQ_CS_CONNECTED;
 	c->state = MQ_CS_CLOSING;
 	c->why = (uint8_t) why;
 	mq_timer_cancel(&c->b->timers, &c->ka);
 	c->next_closing = c->b->closing;
 	c->b->closing = c;
+}
+
+void
+mq__conn_close(mq_conn *c, enum shm_shutdown why)
+{
+	mq__conn_close_rc(c, why, 0);
+}
+
+/* Why each end of a handler closes, and the v5 DISCONNECT reason it
+ * sends (0: the one of why, if any). */
+static const struct {
+	uint8_t why, rc;
+} hs_end[] = {
+	[MQ_HS_CLOSED] = { SHM_SHUT_CLOSED, 0 },
+	[MQ_HS_MALFORMED] = { SHM_SHUT_MALFORMED, MQ_RC_MALFORMED },
+	[MQ_HS_PROTOCOL] = { SHM_SHUT_MALFORMED, MQ_RC_PROTOCOL_ERROR },
+	[MQ_HS_TOO_LARGE] = { SHM_SHUT_MALFORMED, MQ_RC_PACKET_TOO_LARGE },
+	[MQ_HS_RECEIVE_MAX]
+	= { SHM_SHUT_MALFORMED, MQ_RC_RECEIVE_MAXIMUM_EXCEEDED },
+	[MQ_HS_TOPIC_ALIAS]
+	= { SHM_SHUT_MALFORMED, MQ_RC_TOPIC_ALIAS_INVALID },
+	[MQ_HS_RETAIN] = { SHM_SHUT_MALFORMED, MQ_RC_RETAIN_NOT_SUPPORTED },
+	[MQ_HS_REFUSED] = { SHM_SHUT_AUTH_FAILED, 0 },
+	[MQ_HS_BAD_VERSION] = { SHM_SHUT_MALFORMED, 0 },
+	[MQ_HS_ERROR] = { SHM_SHUT_ERROR, 0 },
+};
+
+void
+mq__conn_end(mq_conn *c, enum mq_hs hs)
+{
+	if (hs == MQ_HS_OK || hs == MQ_HS_PARKED
+	    || (size_t) hs >= sizeof(hs_end) / sizeof(hs_end[0]))
+		return;
+	mq__conn_close_rc(
+	    c, (enum shm_shutdown) hs_end[hs].why, hs_end[hs].rc);
 }
 
 static void
@@ -402,14 +431,14 @@ mq__conn_teardown(mq_conn *c)
 	if (c->was_connected) {
 		mq_info("client %.*s (%s) disconnected: %s",
 		    c->s ? (int) c->s->id_len : 0, c->s ? c->s->id : "",
-		    peer_str(c, p, sizeof(p)), why_text[c->why]);
+		    mq__peer_str(c, p, sizeof(p)), why_text[c->why]);
 		b->nclients--;
 		b->stats_dirty = true;
 		if (b->col != NULL)
 			col_client_disconnected(b->col, c->col);
 	} else {
-		mq_debug("connection %s closed: %s", peer_str(c, p, sizeof(p)),
-		    why_text[c->why]);
+		mq_debug("connection %s closed: %s",
+		    mq__peer_str(c, p, sizeof(p)), why_text[c->why]);
 	}
 	/* v5 Will Delay: the session holds the will until the delay passes
 	 * or the session ends, and drops it if resumed [MQTT5-3.1.3-9]. */
@@ -468,486 +497,75 @@ ka_fire(mq_timer *t)
 	mq_timer_set(&b->timers, t, c->last_rx + limit);
 }
 
-/* ---- CONNECT ---- */
-
-/* v3 CONNACK return code -> v5 CONNACK reason code. */
-static const uint8_t connack5[] = {
-	[MQ_CONNACK_ACCEPTED] = MQ_RC_SUCCESS,
-	[MQ_CONNACK_BAD_VERSION] = 0x84,
-	[MQ_CONNACK_BAD_CLIENT_ID] = MQ_RC_CLIENT_ID_NOT_VALID,
-	[MQ_CONNACK_UNAVAILABLE] = MQ_RC_SERVER_UNAVAILABLE,
-	[MQ_CONNACK_BAD_CREDENTIAL] = MQ_RC_BAD_USER_OR_PASSWORD,
-	[MQ_CONNACK_NOT_AUTHORIZED] = MQ_RC_NOT_AUTHORIZED,
-};
-
-static void
-refuse(mq_conn *c, uint8_t rc, enum shm_shutdown why)
-{
-	if (c->proto == 5) {
-		uint8_t a[8];
-
-		if (rc < sizeof(connack5))
-			rc = connack5[rc];
-		mq__send(c, a, mq_encode_connack5(a, false, rc, NULL, 0));
-		c->b->metrics[SHM_M_PACKETS_CONNACK]++;
-		return mq__conn_close(c, why);
-	}
-	send_connack(c, false, rc);
-	mq__conn_close(c, why);
-}
-
-/*
- * The v5 CONNACK (3.2.2.3): what this server does differently from the
- * defaults a client assumes.
- */
-static void
-send_connack5(mq_conn *c, bool present, const char *assigned, size_t alen,
-    bool expiry_clamped, bool server_ka)
-{
-	mq_broker *b = c->b;
-	uint8_t    pr[128], a[8 + sizeof(pr)];
-	size_t     n = 0;
-
-	if (expiry_clamped)
-		n += mq_prop_u32(pr + n, MQ_P_SESSION_EXPIRY, c->s->expiry_s);
-	if (b->cfg->max_inflight < 65535)
-		n += mq_prop_u16(pr + n, MQ_P_RECEIVE_MAXIMUM,
-		    (uint16_t) b->cfg->max_inflight);
-	if (b->cfg->max_packet_size < 268435460u)
-		n += mq_prop_u32(
-		    pr + n, MQ_P_MAXIMUM_PACKET_SIZE, b->cfg->max_packet_size);
-	n += mq_prop_u16(pr + n, MQ_P_TOPIC_ALIAS_MAXIMUM, MQ_TOPIC_ALIAS_MAX);
-	if (!mq__plugin_active(b, MQ_PLUGIN_RETAINER))
-		n += mq_prop_u8(pr + n, MQ_P_RETAIN_AVAILABLE, 0);
-	/* Shared Subscription Available: left out, i.e. 1 (4.8.2). */
-	if (server_ka) /* [MQTT5-3.2.2-21]: the client must use it */
-		n += mq_prop_u16(pr + n, MQ_P_SERVER_KEEP_ALIVE, c->keepalive);
-	if (assigned != NULL) /* [MQTT5-3.2.2-16] */
-		n += mq_prop_str(pr + n, MQ_P_ASSIGNED_CLIENT_ID, assigned,
-		    (uint16_t) alen);
-	mq__send(c, a, mq_encode_connack5(a, present, 0, pr, (uint32_t) n));
-	b->metrics[SHM_M_PACKETS_CONNACK]++;
-}
-
-/* connect_auth's answers besides CONNACK return codes. */
-enum { CONNECT_PENDING = -1, CONNECT_BUSY = -2 };
-
-void
-mq__conn_auth_cancel(mq_conn *c)
-{
-	if (c->auth == NULL)
-		return;
-	mq_authq_cancel(c->b->authq, c->auth);
-	c->auth->owner = NULL;
-	c->auth = NULL;
-}
-
-/*
- * Hands ck to the auth threads and parks c in MQ_CS_AUTH with a copy of
- * its CONNECT (c->cur_pkt), to be decoded again by mq__connect_resume.
- * A full queue refuses the client (server busy), logged once per burst.
- */
-static int
-connect_defer(mq_conn *c, struct mq_auth_check *ck)
-{
-	mq_broker          *b = c->b;
-	struct mq_auth_job *j = malloc(sizeof(*j));
-	uint8_t            *raw = malloc(c->cur_len ? c->cur_len : 1);
-
-	if (j == NULL || raw == NULL || c->cur_pkt == NULL) {
-		mq_err("auth check: %s", strerror(ENOMEM));
-		mq_plugins_check_free(ck);
-		free(j);
-		free(raw);
-		return MQ_CONNACK_UNAVAILABLE;
-	}
-	j->ck = ck;
-	j->owner = c;
-	if (mq_authq_submit(b->authq, j) < 0) {
-		if (!b->auth_busy)
-			mq_warn("auth queue full (%u checks waiting): "
-			        "refusing CONNECTs with server busy",
-			    b->cfg->auth_queue_max);
-		b->auth_busy = true;
-		b->auth_busy_refused++;
-		mq_plugins_check_free(ck);
-		free(j);
-		free(raw);
-		return CONNECT_BUSY;
-	}
-	if (b->auth_busy) {
-		mq_info("auth queue has room again: %llu CONNECTs were "
-		        "refused with server busy",
-		    (unsigned long long) b->auth_busy_refused);
-		b->auth_busy = false;
-		b->auth_busy_refused = 0;
-	}
-	memcpy(raw, c->cur_pkt, c->cur_len);
-	c->connect_raw = raw;
-	c->connect_len = (uint32_t) c->cur_len;
-	c->auth = j;
-	c->state = MQ_CS_AUTH;
-	mq__conn_watch(c);
-	return CONNECT_PENDING;
-}
-
-static int
-connect_auth(
-    mq_conn *c, const struct mq_connect *k, const char *id, size_t idlen)
-{
-	struct mq_auth_check *ck = NULL;
-	enum mq_auth_result   r;
-
-	if (c->b->plugins == NULL)
-		return MQ_CONNACK_ACCEPTED;
-	if (c->auth_rc != 0) { /* back from the auth threads */
-		r = (enum mq_auth_result)(c->auth_rc - 1);
-		c->auth_rc = 0;
-	} else {
-		r = mq_plugins_authenticate_begin(c->b->plugins, id, idlen,
-		    k->has_username ? k->username.ptr : NULL, k->username.len,
-		    k->has_password ? k->password.ptr : NULL, k->password.len,
-		    c->b->authq != NULL ? &ck : NULL);
-	}
-	if (r == MQ_AUTH_PENDING)
-		return connect_defer(c, ck);
-	if (r == MQ_AUTH_BAD_CREDENTIALS)
-		return MQ_CONNACK_BAD_CREDENTIAL;
-	if (r == MQ_AUTH_NOT_AUTHORIZED)
-		return MQ_CONNACK_NOT_AUTHORIZED;
-	return MQ_CONNACK_ACCEPTED;
-}
-
-static void
-send_connack_rc5(mq_conn *c, uint8_t rc)
-{
-	uint8_t a[8];
-
-	mq__send(c, a, mq_encode_connack5(a, false, rc, NULL, 0));
-	c->b->metrics[SHM_M_PACKETS_CONNACK]++;
-}
-
-/*
- * Finds, takes over or creates the session; sets *present.  clean: drop
- * an existing session (Clean Session / Clean Start); dies: a new one
- * ends with its connection.
- */
-static mq_session *
-connect_session(mq_conn *c, const char *id, size_t idlen, bool clean,
-    bool dies, bool *present)
-{
-	mq_broker  *b = c->b;
-	mq_session *s = mq__session_find(b, id, idlen);
-
-	*present = false;
-	if (s != NULL && s->conn != NULL) {
-		mq_conn *old = s->conn;
-		char     p[64];
-
-		mq_info("client %.*s: taken over by %s", (int) idlen, id,
-		    peer_str(c, p, sizeof(p)));
-		/* v5: a will with a delay waits for the session, which
-		 * goes on here [MQTT5-3.1.3-9]. */
-		if (old->proto == 5 && old->will_delay != 0 && !clean)
-			old->send_will = false;
-		mq__conn_close(old, SHM_SHUT_TAKEOVER);
-		old->s = NULL;
-		s->conn = NULL;
-		/* Readers never see the id twice: the old record goes now. */
-		if (b->col != NULL) {
-			col_client_disconnected(b->col, old->col);
-			old->col = COL_NONE;
-		}
-	}
-	if (s != NULL && (clean || s->clean)) {
-		mq__session_free(s); /* [MQTT-3.1.2-6] */
-		s = NULL;
-	}
-	if (s != NULL) {
-		*present = true; /* [MQTT-3.2.2-2] */
-		return s;
-	}
-	return mq__session_new(b, id, idlen, dies);
-}
-
-static void
-connect_will(mq_conn *c, const struct mq_connect *k)
-{
-	uint8_t  buf[256], *fw = buf;
-	uint32_t n = 0;
-
-	if (!k->will)
-		return;
-	if (k->level == 5 && k->will_props.len > 0) {
-		/* Will properties travel with the message (3.1.3.2). */
-		if (k->will_props.len > sizeof(buf)
-		    && (fw = malloc(k->will_props.len)) == NULL)
-			return;
-		n = mq_props_forward(&k->will_props, fw);
-		c->will_delay = k->will_props.will_delay;
-	}
-	/* Until published, a will's expire_at holds its Message Expiry
-	 * Interval + 1 in seconds (0: none); mq__will_pub makes it a
-	 * deadline. */
-	c->will = mq__msg_new5(k->will_topic.ptr, k->will_topic.len,
-	    k->will_payload.ptr, k->will_payload.len, k->will_qos,
-	    k->will_retain, fw, n,
-	    k->level == 5 && mq_props_has(&k->will_props, MQ_P_MESSAGE_EXPIRY)
-	        ? (uint64_t) k->will_props.message_expiry + 1
-	        : 0);
-	if (fw != buf)
-		free(fw);
-	c->send_will = c->will != NULL;
-}
-
-static void
-connect_user(mq_conn *c, const struct mq_connect *k)
-{
-	if (!k->has_username)
-		return;
-	c->username = malloc(k->username.len + 1u);
-	if (c->username == NULL)
-		return;
-	memcpy(c->username, k->username.ptr, k->username.len);
-	c->username[k->username.len] = 0;
-	c->username_len = k->username.len;
-}
-
-/* The client's record in the segment (one per live connection). */
-static void
-mirror_client(mq_conn *c, const struct mq_connect *k)
-{
-	mq_broker        *b = c->b;
-	struct col_client cl = {
-		.client_id = c->s->id,
-		.client_id_len = c->s->id_len,
-		.username = c->username,
-		.username_len = c->username_len,
-		.peer = (const struct sockaddr *) &c->peer,
-		.clean_sess = k->clean_session,
-		.proto_ver = k->level,
-		.keepalive = c->keepalive, /* v5: maybe the server's */
-		.connected_at = time(NULL),
-		.listener = c->listener,
-	};
-
-	if (b->col == NULL)
-		return;
-	if (c->peer.sin6_family == 0)
-		cl.peer = NULL;
-	c->col = col_client_connected(b->col, &cl);
-}
-
-static void
-on_connect(mq_conn *c, const mq_packet *pkt)
-{
-	mq_broker               *b = c->b;
-	const struct mq_connect *k = &pkt->u.connect;
-	char                     gen[40], p[64];
-	const char              *id = k->client_id.ptr;
-	size_t                   idlen = k->client_id.len;
-	mq_session              *s;
-	bool                     present, assigned = false, v5 = k->level == 5;
-	bool                     clamped = false, server_ka = false;
-	uint32_t                 expiry = 0;
-	int                      rc;
-
-	if (c->state != MQ_CS_NEW) { /* [MQTT-3.1.0-2] */
-		c->dis_rc = MQ_RC_PROTOCOL_ERROR;
-		return mq__conn_close(c, SHM_SHUT_MALFORMED);
-	}
-	c->proto = k->level;
-	if (k->level == 5 && mq_props_has(&pkt->props, MQ_P_AUTH_METHOD)) {
-		/* No enhanced authentication (4.12). */
-		mq_info("connection %s: authentication method %.*s refused",
-		    peer_str(c, p, sizeof(p)),
-		    (int) pkt->props.auth_method.len,
-		    pkt->props.auth_method.ptr);
-		c->proto = 5;
-		send_connack_rc5(c, MQ_RC_BAD_AUTH_METHOD);
-		return mq__conn_close(c, SHM_SHUT_AUTH_FAILED);
-	}
-	if (idlen == 0) {
-		/* [MQTT-3.1.3-8]; MQTT 3.1 needs 1..23 characters; MQTT
-		 * 5.0 assigns one whatever Clean Start says. */
-		if ((!k->clean_session && k->level == 4) || k->level == 3)
-			return refuse(
-			    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
-		idlen = (size_t) snprintf(gen, sizeof(gen), "mqttd_%llx%05x",
-		    (unsigned long long) b->started_at, ++b->id_seq & 0xfffff);
-		id = gen;
-		assigned = true;
-	} else if (k->level == 3 && idlen > 23) {
-		return refuse(
-		    c, MQ_CONNACK_BAD_CLIENT_ID, SHM_SHUT_AUTH_FAILED);
-	}
-	rc = connect_auth(c, k, id, idlen);
-	if (rc == CONNECT_PENDING)
-		return; /* mq__connect_resume goes on */
-	if (rc == CONNECT_BUSY) {
-		if (c->proto != 5)
-			return refuse(
-			    c, MQ_CONNACK_UNAVAILABLE, SHM_SHUT_AUTH_FAILED);
-		send_connack_rc5(c, MQ_RC_SERVER_BUSY);
-		return mq__conn_close(c, SHM_SHUT_AUTH_FAILED);
-	}
-	if (rc != MQ_CONNACK_ACCEPTED) {
-		mq_info("client %.*s (%s) refused: CONNACK %d", (int) idlen,
-		    id, peer_str(c, p, sizeof(p)), rc);
-		return refuse(c, (uint8_t) rc, SHM_SHUT_AUTH_FAILED);
-	}
-	if (v5) {
-		/* Session Expiry replaces Clean Session (3.1.2.11.2); the
-		 * server's session_expiry caps it. */
-		expiry = pkt->props.session_expiry;
-		if (expiry > b->cfg->session_expiry) {
-			expiry = b->cfg->session_expiry;
-			clamped = true;
-		}
-	}
-	s = connect_session(c, id, idlen, k->clean_session,
-	    v5 ? expiry == 0 : k->clean_session, &present);
-	if (s == NULL)
-		return refuse(c, MQ_CONNACK_UNAVAILABLE, SHM_SHUT_ERROR);
-	s->v5 = v5;
-	s->clean = v5 ? expiry == 0 : k->clean_session;
-	s->expiry_s = expiry;
-	s->win_max = (uint16_t) b->cfg->max_inflight;
-	if (v5 && pkt->props.receive_max != 0
-	    && pkt->props.receive_max < s->win_max)
-		s->win_max = pkt->props.receive_max;
-	if (v5) {
-		c->max_out = pkt->props.max_packet_size;
-		/* Server -> client aliases only when the client allows them
-		 * [MQTT5-3.3.2-10]; none for a v3 client. */
-		c->oalias_max = pkt->props.topic_alias_max < MQ_OUT_ALIAS_MAX
-		    ? pkt->props.topic_alias_max
-		    : MQ_OUT_ALIAS_MAX;
-	}
-	c->keepalive = k->keepalive;
-	if (v5 && b->cfg->max_keepalive != 0
-	    && (k->keepalive == 0 || k->keepalive > b->cfg->max_keepalive)) {
-		c->keepalive = b->cfg->max_keepalive < 65535
-		    ? (uint16_t) b->cfg->max_keepalive
-		    : 65535;
-		server_ka = true;
-	}
-	mq__session_attach(s, c);
-	connect_user(c, k);
-	connect_will(c, k);
-	/* The will is checked against the ACL now, while the client is
-	 * known; a denied will is dropped like a denied PUBLISH. */
-	if (c->will != NULL
-	    && !mq__acl(b, c, k->will_topic.ptr, k->will_topic.len, true))
-		c->send_will = false;
-	if (v5)
-		send_connack5(c, present, assigned ? id : NULL, idlen, clamped,
-		    server_ka);
-	else
-		send_connack(c, present, MQ_CONNACK_ACCEPTED);
-	c->state = MQ_CS_CONNECTED;
-	b->nclients++;
-	b->stats_dirty = true;
-	mq_timer_cancel(&b->timers, &c->ka);
-	if (c->keepalive)
-		mq_timer_set(&b->timers, &c->ka,
-		    mq_now_ms() + (uint64_t) c->keepalive * 1500);
-	mirror_client(c, k);
-	mq_info(
-	    "client %.*s (%s) connected: MQTT %s, clean %d, keepalive %u%s",
-	    (int) s->id_len, s->id, peer_str(c, p, sizeof(p)),
-	    v5                  ? "5.0"
-	        : k->level == 4 ? "3.1.1"
-	                        : "3.1",
-	    k->clean_session, c->keepalive,
-	    present ? ", session resumed" : "");
-	if (present)
-		mq__session_resume(s);
-}
-
 /* ---- PUBLISH and acks ---- */
-
-/* v5 close with a reason (DISCONNECT sent by mq__conn_close). */
-static void
-close5(mq_conn *c, uint8_t rc, enum shm_shutdown why)
-{
-	c->dis_rc = rc;
-	mq__conn_close(c, why);
-}
 
 /*
  * Topic Alias (3.3.2.3.4): a PUBLISH with a topic and an alias sets the
- * alias; one with an empty topic uses it.  False when the connection
- * was closed.
+ * alias; one with an empty topic uses it.
  */
-static bool
+static enum mq_hs
 topic_alias(mq_conn *c, const struct mq_props *pr, struct mq_pub *p)
 {
 	uint16_t           a = pr->topic_alias;
 	struct mq_aliases *al = c->aliases;
 
-	if (a > MQ_TOPIC_ALIAS_MAX) { /* [MQTT5-3.3.2-9] */
-		close5(c, MQ_RC_TOPIC_ALIAS_INVALID, SHM_SHUT_MALFORMED);
-		return false;
-	}
+	if (a > MQ_TOPIC_ALIAS_MAX) /* [MQTT5-3.3.2-9] */
+		return MQ_HS_TOPIC_ALIAS;
 	if (p->topic_len == 0) {
-		if (al == NULL || al->topic[a] == NULL) {
-			close5(c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
-			return false;
-		}
+		if (al == NULL || al->topic[a] == NULL)
+			return MQ_HS_PROTOCOL;
 		p->topic = al->topic[a];
 		p->topic_len = al->len[a];
-		return true;
+		return MQ_HS_OK;
 	}
 	if (al == NULL && (al = c->aliases = calloc(1, sizeof(*al))) == NULL)
-		return true;
+		return MQ_HS_OK;
 	if (al->len[a] < p->topic_len || al->topic[a] == NULL) {
 		char *t = realloc(al->topic[a], p->topic_len);
 
 		if (t == NULL)
-			return true;
+			return MQ_HS_OK;
 		al->topic[a] = t;
 	}
 	memcpy(al->topic[a], p->topic, p->topic_len);
 	al->len[a] = p->topic_len;
-	return true;
+	return MQ_HS_OK;
 }
 
 /*
  * The v5 parts of a PUBLISH: alias, properties to forward (per-hop ones
  * left out, copied into fw only when there are such), expiry deadline.
- * False when the connection was closed.
  */
-static bool
+static enum mq_hs
 publish5(mq_conn *c, const mq_packet *pkt, struct mq_pub *p, uint8_t **fw)
 {
 	const struct mq_props *pr = &pkt->props;
+	enum mq_hs             hs;
 
 	p->from = c->s;
-	if (mq_props_has(pr, MQ_P_TOPIC_ALIAS) && !topic_alias(c, pr, p))
-		return false;
+	if (mq_props_has(pr, MQ_P_TOPIC_ALIAS)
+	    && (hs = topic_alias(c, pr, p)) != MQ_HS_OK)
+		return hs;
 	if (pkt->u.publish.retain
-	    && !mq__plugin_active(c->b, MQ_PLUGIN_RETAINER)) {
-		/* Retain Available was 0 [MQTT5-3.3.1-17]. */
-		close5(c, MQ_RC_RETAIN_NOT_SUPPORTED, SHM_SHUT_MALFORMED);
-		return false;
-	}
+	    && !mq__plugin_active(c->b, MQ_PLUGIN_RETAINER))
+		return MQ_HS_RETAIN; /* Retain Available was 0
+		                        [MQTT5-3.3.1-17] */
 	if (mq_props_has(pr, MQ_P_MESSAGE_EXPIRY))
 		p->expire_at
 		    = mq_now_ms() + (uint64_t) pr->message_expiry * 1000;
 	if (pr->len == 0)
-		return true;
+		return MQ_HS_OK;
 	if (!mq_props_has(pr, MQ_P_TOPIC_ALIAS)
 	    && !mq_props_has(pr, MQ_P_MESSAGE_EXPIRY)) {
 		p->props = pr->raw; /* as they came: no copy */
 		p->props_len = pr->len;
-		return true;
+		return MQ_HS_OK;
 	}
 	if ((*fw = malloc(pr->len)) == NULL)
-		return true;
+		return MQ_HS_OK;
 	p->props = *fw;
 	p->props_len = mq_props_forward(pr, *fw);
-	return true;
+	return MQ_HS_OK;
 }
 
 static void
@@ -968,11 +586,10 @@ receive_max_exceeded(mq_conn *c, uint16_t pid)
 	for (uint16_t i = 0; i < s->aw_len; i++)
 		if (s->aw[i].pid == pid)
 			return false;
-	close5(c, MQ_RC_RECEIVE_MAXIMUM_EXCEEDED, SHM_SHUT_MALFORMED);
 	return true;
 }
 
-static void
+static enum mq_hs
 on_publish(mq_conn *c, const mq_packet *pkt)
 {
 	static const enum shm_metric recv[3] = { SHM_M_MESSAGES_QOS0_RECEIVED,
@@ -988,16 +605,19 @@ on_publish(mq_conn *c, const mq_packet *pkt)
 		               .retain = pp->retain,
 	};
 
-	uint8_t *fw = NULL;
+	uint8_t   *fw = NULL;
+	enum mq_hs hs = MQ_HS_OK;
 
 	b->metrics[SHM_M_PACKETS_PUBLISH_RECEIVED]++;
 	b->metrics[SHM_M_MESSAGES_RECEIVED]++;
 	b->metrics[recv[pp->qos]]++;
 	if (c->proto == 5) {
-		if (!publish5(c, pkt, &p, &fw))
-			return;
-		if (pp->qos == 2 && receive_max_exceeded(c, pp->packet_id))
+		if ((hs = publish5(c, pkt, &p, &fw)) != MQ_HS_OK)
 			goto out;
+		if (pp->qos == 2 && receive_max_exceeded(c, pp->packet_id)) {
+			hs = MQ_HS_RECEIVE_MAX;
+			goto out;
+		}
 	}
 	if (!mq__acl(b, c, p.topic, p.topic_len, true)) {
 		mq_info("client %.*s: publish to %.*s denied by ACL",
@@ -1030,6 +650,7 @@ on_publish(mq_conn *c, const mq_packet *pkt)
 out:
 	if (fw != NULL) /* v5 only: the v3 path makes no call here */
 		free(fw);
+	return hs;
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
@@ -1037,6 +658,7 @@ out:
 /*
  * One v5 subscription: its reason code (3.9.3); *out is set when
  * retained messages are to follow (Retain Handling 0, or 1 and new).
+ * MQ_RC_PROTOCOL_ERROR is never a SUBACK code: the connection ends.
  */
 static uint8_t
 subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
@@ -1051,10 +673,8 @@ subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
 	shared = mq_topic_share(f->ptr, f->len, &off);
 	if (shared < 0 || !mq_topic_filter_valid(f->ptr, f->len))
 		return MQ_RC_TOPIC_FILTER_INVALID;
-	if (shared && (opts & MQ_SUBOPT_NO_LOCAL)) {
-		close5(c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
+	if (shared && (opts & MQ_SUBOPT_NO_LOCAL))
 		return MQ_RC_PROTOCOL_ERROR; /* [MQTT5-3.8.3-4] */
-	}
 	/* The ACL judges what is read: the filter, not the group. */
 	if (!mq__acl(c->b, c, f->ptr + off, f->len - off, false))
 		return MQ_RC_NOT_AUTHORIZED;
@@ -1073,7 +693,7 @@ subscribe5(mq_conn *c, const mq_packet *pkt, const mq_str *f, uint8_t opts,
 	return (uint8_t) rc;
 }
 
-static void
+static enum mq_hs
 on_subscribe(mq_conn *c, const mq_packet *pkt)
 {
 	mq_broker            *b = c->b;
@@ -1084,6 +704,7 @@ on_subscribe(mq_conn *c, const mq_packet *pkt)
 	size_t                n = 0, count = pkt->u.filters.count;
 	mq_str                f;
 	uint8_t               qos;
+	enum mq_hs            hs = MQ_HS_OK;
 
 	b->metrics[SHM_M_PACKETS_SUBSCRIBE]++;
 	if (count > 64) {
@@ -1100,8 +721,10 @@ on_subscribe(mq_conn *c, const mq_packet *pkt)
 		subs[n] = NULL;
 		if (c->proto == 5) {
 			codes[n] = subscribe5(c, pkt, &f, qos, &subs[n]);
-			if (c->state == MQ_CS_CLOSING)
-				goto out; /* protocol error: no SUBACK */
+			if (codes[n] == MQ_RC_PROTOCOL_ERROR) {
+				hs = MQ_HS_PROTOCOL; /* and no SUBACK */
+				goto out;
+			}
 			n++;
 			continue;
 		}
@@ -1135,9 +758,10 @@ out:
 		free(codes);
 	if (subs != subs_buf)
 		free(subs);
+	return hs;
 }
 
-static void
+static enum mq_hs
 on_unsubscribe(mq_conn *c, const mq_packet *pkt)
 {
 	struct mq_filter_iter it;
@@ -1151,7 +775,7 @@ on_unsubscribe(mq_conn *c, const mq_packet *pkt)
 		size_t   n = 0;
 
 		if (codes == NULL)
-			return;
+			return MQ_HS_OK;
 		mq_filters_begin(&it, pkt);
 		while (
 		    n < pkt->u.filters.count && mq_filters_next(&it, &f, &qos))
@@ -1163,39 +787,74 @@ on_unsubscribe(mq_conn *c, const mq_packet *pkt)
 		        ack, MQ_UNSUBACK, pkt->u.filters.packet_id, codes, n));
 		c->b->metrics[SHM_M_PACKETS_UNSUBACK]++;
 		free(codes);
-		return;
+		return MQ_HS_OK;
 	}
 	mq_filters_begin(&it, pkt);
 	while (mq_filters_next(&it, &f, &qos))
 		mq__unsubscribe(c->s, f.ptr, f.len);
 	/* [MQTT-3.10.4-4] even when nothing matched. */
 	mq__send_ack(c, MQ_UNSUBACK, pkt->u.filters.packet_id);
+	return MQ_HS_OK;
 }
 
-/* v5 DISCONNECT (3.14): reason 0x04 keeps the will; Session Expiry may
+/* DISCONNECT (3.14): v5 reason 0x04 keeps the will; Session Expiry may
  * change, but not from 0 [MQTT5-3.14.2-2]. */
-static void
-on_disconnect5(mq_conn *c, const mq_packet *pkt)
+static enum mq_hs
+on_disconnect(mq_conn *c, const mq_packet *pkt)
 {
 	mq_session *s = c->s;
 
+	if (c->proto != 5) {
+		c->send_will = false; /* [MQTT-3.14.4-3] */
+		return MQ_HS_CLOSED;
+	}
 	c->send_will = pkt->reason == 0x04 && c->will != NULL;
 	if (mq_props_has(&pkt->props, MQ_P_SESSION_EXPIRY)) {
 		uint32_t e = pkt->props.session_expiry;
 
-		if (s->expiry_s == 0 && e != 0) {
-			return close5(
-			    c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
-		}
+		if (s->expiry_s == 0 && e != 0)
+			return MQ_HS_PROTOCOL;
 		if (e > c->b->cfg->session_expiry)
 			e = c->b->cfg->session_expiry;
 		s->expiry_s = e;
 		s->clean = e == 0;
 	}
-	mq__conn_close(c, SHM_SHUT_CLOSED);
+	return MQ_HS_CLOSED;
 }
 
-static void
+/* The acks of QoS 1/2 flows: no reply that could end the connection. */
+static enum mq_hs
+on_ack(mq_conn *c, const mq_packet *pkt)
+{
+	mq_broker *b = c->b;
+	uint16_t   pid = pkt->u.packet_id;
+
+	switch (pkt->type) {
+	case MQ_PUBACK:
+		b->metrics[SHM_M_PACKETS_PUBACK_RECEIVED]++;
+		mq__on_puback(c->s, pid);
+		break;
+	case MQ_PUBREC:
+		b->metrics[SHM_M_PACKETS_PUBREC_RECEIVED]++;
+		/* [MQTT5-4.3.3]: a failing PUBREC ends the flow. */
+		if (c->proto == 5 && pkt->reason >= 0x80)
+			mq__on_pubrec_failed(c->s, pid);
+		else
+			mq__on_pubrec(c->s, pid);
+		break;
+	case MQ_PUBREL:
+		b->metrics[SHM_M_PACKETS_PUBREL_RECEIVED]++;
+		mq__on_pubrel(c->s, pid);
+		break;
+	default: /* MQ_PUBCOMP */
+		b->metrics[SHM_M_PACKETS_PUBCOMP_RECEIVED]++;
+		mq__on_pubcomp(c->s, pid);
+		break;
+	}
+	return MQ_HS_OK;
+}
+
+static enum mq_hs
 handle(mq_conn *c, const mq_packet *pkt)
 {
 	mq_broker *b = c->b;
@@ -1205,28 +864,18 @@ handle(mq_conn *c, const mq_packet *pkt)
 	b->store_mark = b->store_changes; /* mq_persist: acks after changes */
 	if (pkt->type == MQ_CONNECT) {
 		b->metrics[SHM_M_PACKETS_CONNECT]++;
-		return on_connect(c, pkt);
+		return mq__on_connect(c, pkt);
 	}
 	if (c->state != MQ_CS_CONNECTED) /* [MQTT-3.1.0-1] */
-		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+		return MQ_HS_MALFORMED;
 	switch (pkt->type) {
 	case MQ_PUBLISH:
 		return on_publish(c, pkt);
 	case MQ_PUBACK:
-		b->metrics[SHM_M_PACKETS_PUBACK_RECEIVED]++;
-		return mq__on_puback(c->s, pkt->u.packet_id);
 	case MQ_PUBREC:
-		b->metrics[SHM_M_PACKETS_PUBREC_RECEIVED]++;
-		/* [MQTT5-4.3.3]: a failing PUBREC ends the flow. */
-		if (c->proto == 5 && pkt->reason >= 0x80)
-			return mq__on_pubrec_failed(c->s, pkt->u.packet_id);
-		return mq__on_pubrec(c->s, pkt->u.packet_id);
 	case MQ_PUBREL:
-		b->metrics[SHM_M_PACKETS_PUBREL_RECEIVED]++;
-		return mq__on_pubrel(c->s, pkt->u.packet_id);
 	case MQ_PUBCOMP:
-		b->metrics[SHM_M_PACKETS_PUBCOMP_RECEIVED]++;
-		return mq__on_pubcomp(c->s, pkt->u.packet_id);
+		return on_ack(c, pkt);
 	case MQ_SUBSCRIBE:
 		return on_subscribe(c, pkt);
 	case MQ_UNSUBSCRIBE:
@@ -1235,17 +884,14 @@ handle(mq_conn *c, const mq_packet *pkt)
 		b->metrics[SHM_M_PACKETS_PINGREQ]++;
 		mq__send(c, pong, mq_encode_pingresp(pong));
 		b->metrics[SHM_M_PACKETS_PINGRESP]++;
-		return;
+		return MQ_HS_OK;
 	case MQ_DISCONNECT:
 		b->metrics[SHM_M_PACKETS_DISCONNECT]++;
-		if (c->proto == 5)
-			return on_disconnect5(c, pkt);
-		c->send_will = false; /* [MQTT-3.14.4-3] */
-		return mq__conn_close(c, SHM_SHUT_CLOSED);
+		return on_disconnect(c, pkt);
 	case MQ_AUTH: /* no enhanced authentication was started */
-		return close5(c, MQ_RC_PROTOCOL_ERROR, SHM_SHUT_MALFORMED);
+		return MQ_HS_PROTOCOL;
 	default:
-		return mq__conn_close(c, SHM_SHUT_MALFORMED);
+		return MQ_HS_MALFORMED;
 	}
 }
 
@@ -1261,9 +907,12 @@ mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
 	mq_packet  pkt;
 	char       p[64];
 
+	/* A handler may also close c as a side effect of what it sends
+	 * (its output passed max_outbuf): hence the state check. */
 	while (off < len && c->state != MQ_CS_CLOSING) {
 		enum mq_rc rc = mq_decode_v(buf + off, len - off,
 		    b->cfg->max_packet_size, c->proto, &pkt, &n);
+		enum mq_hs hs;
 
 		if (rc == MQ_AGAIN) {
 			*used = off;
@@ -1273,30 +922,35 @@ mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
 			b->metrics[SHM_M_PACKETS_RECEIVED]++;
 			b->metrics[SHM_M_PACKETS_CONNECT]++;
 			mq_info("connection %s: unsupported protocol level",
-			    peer_str(c, p, sizeof(p)));
-			refuse(c, MQ_CONNACK_BAD_VERSION, SHM_SHUT_MALFORMED);
+			    mq__peer_str(c, p, sizeof(p)));
+			mq__conn_end(c,
+			    mq__connect_refuse(c, MQ_CONNACK_BAD_VERSION, 0,
+			        MQ_HS_BAD_VERSION));
 			break;
 		}
 		if (rc != MQ_OK) {
 			mq_info("client %.*s (%s): %s packet, disconnected",
 			    c->s ? (int) c->s->id_len : 0,
-			    c->s ? c->s->id : "", peer_str(c, p, sizeof(p)),
+			    c->s ? c->s->id : "",
+			    mq__peer_str(c, p, sizeof(p)),
 			    rc == MQ_ETOOBIG ? "oversized" : "malformed");
-			if (rc == MQ_ETOOBIG) /* v5: 0x95, else 0x81 */
-				c->dis_rc = MQ_RC_PACKET_TOO_LARGE;
-			mq__conn_close(c, SHM_SHUT_MALFORMED);
+			/* v5: 0x95, else 0x81 */
+			mq__conn_end(c,
+			    rc == MQ_ETOOBIG ? MQ_HS_TOO_LARGE
+			                     : MQ_HS_MALFORMED);
 			break;
 		}
-		c->cur_pkt = buf + off;
-		c->cur_len = n;
 		off += n;
-		handle(c, &pkt);
-		c->cur_pkt = NULL;
-		if (c->state == MQ_CS_AUTH) {
+		hs = handle(c, &pkt);
+		if (hs == MQ_HS_PARKED) {
 			/* Nothing more until the CONNECT is answered: the
 			 * rest waits in c->in. */
 			*used = off;
 			return 0;
+		}
+		if (hs != MQ_HS_OK) {
+			mq__conn_end(c, hs);
+			break;
 		}
 	}
 	*used = len;
@@ -1316,7 +970,7 @@ keep_partial(mq_conn *c, const uint8_t *p, size_t n, size_t need)
 		uint8_t *q = realloc(in->p, cap);
 
 		if (q == NULL) {
-			mq__conn_close(c, SHM_SHUT_ERROR);
+			mq__conn_end(c, MQ_HS_ERROR);
 			return;
 		}
 		in->p = q;
@@ -1328,12 +982,14 @@ keep_partial(mq_conn *c, const uint8_t *p, size_t n, size_t need)
 
 /* Handles the packets held in c->in and keeps only what is left of a
  * partial one. */
-static void
-input_buffered(mq_conn *c)
+void
+mq__conn_input_buffered(mq_conn *c)
 {
 	struct mq_buf *in = &c->in;
 	size_t         used;
 
+	if (in->len == 0)
+		return;
 	mq__conn_input(c, in->p, in->len, &used);
 	if (used == in->len || c->state == MQ_CS_CLOSING) {
 		free(in->p);
@@ -1362,7 +1018,7 @@ mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n)
 		uint8_t *q = realloc(in->p, cap);
 
 		if (q == NULL) {
-			mq__conn_close(c, SHM_SHUT_ERROR);
+			mq__conn_end(c, MQ_HS_ERROR);
 			return -ENOMEM;
 		}
 		in->p = q;
@@ -1370,45 +1026,8 @@ mq__conn_bytes(mq_conn *c, const uint8_t *data, size_t n)
 	}
 	memcpy(in->p + in->len, data, n);
 	in->len += (uint32_t) n;
-	input_buffered(c);
+	mq__conn_input_buffered(c);
 	return 0;
-}
-
-void
-mq__connect_resume(mq_conn *c, int auth_result)
-{
-	struct mq_buf *in = &c->in;
-	mq_packet      pkt;
-	size_t         n;
-	enum mq_rc     rc;
-
-	c->auth = NULL;
-	if (c->state != MQ_CS_AUTH)
-		return;
-	/* The same bytes decode the same way; this time connect_auth takes
-	 * the verdict instead of asking the plugins. */
-	c->state = MQ_CS_NEW;
-	c->auth_rc = (uint8_t) (auth_result + 1);
-	rc = mq_decode_v(c->connect_raw, c->connect_len,
-	    c->b->cfg->max_packet_size, 0, &pkt, &n);
-	if (rc == MQ_OK && pkt.type == MQ_CONNECT) {
-		c->cur_pkt = c->connect_raw;
-		c->cur_len = n;
-		on_connect(c, &pkt);
-		c->cur_pkt = NULL;
-	} else {
-		mq__conn_close(c, SHM_SHUT_ERROR);
-	}
-	c->auth_rc = 0;
-	free(c->connect_raw);
-	c->connect_raw = NULL;
-	c->connect_len = 0;
-	if (c->state == MQ_CS_CLOSING)
-		return;
-	mq__conn_watch(c);
-	/* What the client sent behind its CONNECT. */
-	if (in->len != 0)
-		input_buffered(c);
 }
 
 void
@@ -1437,10 +1056,9 @@ mq__conn_free(mq_conn *c)
 		close(c->fd);
 	}
 	mq_timer_cancel(&b->timers, &c->ka);
-	mq__conn_auth_cancel(c);
+	mq__connect_cancel(c);
 	if (c->acks_waiting != 0)
 		mq__persist_conn_gone(c);
-	free(c->connect_raw);
 	mq__msg_unref(c->will);
 	if (c->oalias != NULL) {
 		for (int i = 0; i < MQ_OUT_ALIAS_MAX; i++)

@@ -49,4 +49,3 @@ format-check:
 	$(FORMAT_FILES) | xargs -r clang-format --dry-run --Werror
 
 .PHONY: fuzz-build fuzz-run format format-check
-include tests/plugins.mk

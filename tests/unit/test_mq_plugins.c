@@ -1,6 +1,8 @@
-/* Unit tests for broker/mq_plugins: state file, auth chain, ACL rules. */
+/* Unit tests for the broker plugins (mq_plugins, mq_creds, mq_acl, mq_file):
+ * state file, auth chain, ACL rules. */
 #include "config.h"
 
+#include "broker/mq_file.h"
 #include "broker/mq_plugins.h"
 #include "tests/harness/t.h"
 
@@ -202,11 +204,11 @@ T_TEST(hash_password_round_trip)
 {
 	char h[256];
 
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw", false) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "pw", false) > 0);
 	T_ASSERT(strncmp(h, "$y$", 3) == 0);
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw", true) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "pw", true) > 0);
 	T_ASSERT(strncmp(h, "$6$", 3) == 0);
-	T_EQ(mq_plugins_hash_password(h, 10, "pw", true), -ENOSPC);
+	T_EQ(mq_creds_hash_password(h, 10, "pw", true), -ENOSPC);
 }
 
 /* Writes an auth file with good, weak, plain and malformed entries. */
@@ -215,10 +217,9 @@ write_users(const char *path)
 {
 	char a[256], b[256], c[256], text[2048];
 
-	T_ASSERT(
-	    mq_plugins_hash_password(a, sizeof(a), "alice-pw", false) > 0);
-	T_ASSERT(mq_plugins_hash_password(b, sizeof(b), "bob-pw", true) > 0);
-	T_ASSERT(mq_plugins_hash_password(c, sizeof(c), "other", true) > 0);
+	T_ASSERT(mq_creds_hash_password(a, sizeof(a), "alice-pw", false) > 0);
+	T_ASSERT(mq_creds_hash_password(b, sizeof(b), "bob-pw", true) > 0);
+	T_ASSERT(mq_creds_hash_password(c, sizeof(c), "other", true) > 0);
 	snprintf(text, sizeof(text),
 	    "# users\n"
 	    "alice:%s\n"
@@ -291,7 +292,7 @@ T_TEST(auth_chain_table)
 	};
 
 	write_users(uf);
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "dev1-pw", true) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "dev1-pw", true) > 0);
 	snprintf(text, sizeof(text), "dev1:%s\n", h);
 	write_text(cf, text);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -359,7 +360,7 @@ T_TEST(reload_picks_up_new_entries)
 	T_EQ(mq_plugins_set_active(p, MQ_PLUGIN_AUTH_USERNAME, true), 0);
 	T_EQ(mq_plugins_authenticate(p, S("c"), S("zoe"), S("zoe-pw")),
 	    MQ_AUTH_NOT_AUTHORIZED);
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "zoe-pw", true) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "zoe-pw", true) > 0);
 	snprintf(text, sizeof(text), "zoe:%s\n", h);
 	write_text(uf, text);
 	T_EQ(mq_plugins_reload(p), 0);
@@ -598,15 +599,14 @@ T_TEST(write_file_atomic)
 	const char *f = tmp_path("w");
 	struct stat st;
 
-	T_EQ(mq_plugins_write_file(f, "one\n", 4, 0600), 0);
+	T_EQ(mq_file_replace(f, "one\n", 4, 0600), 0);
 	T_STREQ(read_text(f), "one\n");
-	T_EQ(mq_plugins_write_file(f, "two\n", 4, 0600), 0);
+	T_EQ(mq_file_replace(f, "two\n", 4, 0600), 0);
 	T_STREQ(read_text(f), "two\n");
 	T_EQ(stat(f, &st), 0);
 	T_EQ(st.st_mode & 0777, 0600);
 	T_ASSERT(access(tmp_path("w.tmp"), F_OK) < 0);
-	T_EQ(mq_plugins_write_file("/nonexistent-dir/w", "x", 1, 0600),
-	    -ENOENT);
+	T_EQ(mq_file_replace("/nonexistent-dir/w", "x", 1, 0600), -ENOENT);
 }
 
 static double
@@ -627,7 +627,7 @@ T_TEST(auth_verify_cache)
 	mq_plugins *p;
 	double      t0, slow, fast;
 
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw-one", false) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "pw-one", false) > 0);
 	snprintf(text, sizeof(text), "yuri:%s\n", h); /* yescrypt: slow */
 	write_text(uf, text);
 	p = make(NULL, uf, NULL, NULL, false);
@@ -651,7 +651,7 @@ T_TEST(auth_verify_cache)
 	T_EQ(mq_plugins_authenticate(p, S("c"), S("yuri"), S("pw-one")),
 	    MQ_AUTH_ALLOW);
 	/* a new password in the file: the old one is forgotten at reload */
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw-two", true) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "pw-two", true) > 0);
 	snprintf(text, sizeof(text), "yuri:%s\n", h);
 	write_text(uf, text);
 	T_EQ(mq_plugins_reload(p), 0);
@@ -673,7 +673,7 @@ T_TEST(auth_begin_run_finish)
 	mq_plugins           *p;
 	struct mq_auth_check *ck = NULL;
 
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw-one", true) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "pw-one", true) > 0);
 	snprintf(text, sizeof(text), "yuri:%s\n", h);
 	write_text(uf, text);
 	p = make(NULL, uf, NULL, NULL, false);
@@ -690,13 +690,13 @@ T_TEST(auth_begin_run_finish)
 	         p, S("c"), S("yuri"), S("nope"), &ck),
 	    MQ_AUTH_PENDING);
 	T_ASSERT(ck != NULL);
-	mq_plugins_check_run(ck);
+	mq_creds_check_run(ck);
 	T_EQ(mq_plugins_check_finish(p, ck), MQ_AUTH_BAD_CREDENTIALS);
 	/* right password: pending, allowed, then cached (no check) */
 	T_EQ(mq_plugins_authenticate_begin(
 	         p, S("c"), S("yuri"), S("pw-one"), &ck),
 	    MQ_AUTH_PENDING);
-	mq_plugins_check_run(ck);
+	mq_creds_check_run(ck);
 	T_EQ(mq_plugins_check_finish(p, ck), MQ_AUTH_ALLOW);
 	ck = NULL;
 	T_EQ(mq_plugins_authenticate_begin(
@@ -705,7 +705,7 @@ T_TEST(auth_begin_run_finish)
 	T_ASSERT(ck == NULL);
 	/* a check begun before a reload that replaced the hash: judged as
 	 * begun, but the new entry does not learn the old password */
-	T_ASSERT(mq_plugins_hash_password(h, sizeof(h), "pw-two", true) > 0);
+	T_ASSERT(mq_creds_hash_password(h, sizeof(h), "pw-two", true) > 0);
 	snprintf(text, sizeof(text), "yuri:%s\n", h);
 	write_text(uf, text);
 	T_EQ(mq_plugins_reload(p), 0);
@@ -713,13 +713,13 @@ T_TEST(auth_begin_run_finish)
 	         p, S("c"), S("yuri"), S("pw-one"), &ck),
 	    MQ_AUTH_PENDING);
 	T_EQ(mq_plugins_reload(p), 0);
-	mq_plugins_check_run(ck);
+	mq_creds_check_run(ck);
 	T_EQ(mq_plugins_check_finish(p, ck), MQ_AUTH_BAD_CREDENTIALS);
 	T_EQ(mq_plugins_authenticate_begin(
 	         p, S("c"), S("yuri"), S("pw-two"), &ck),
 	    MQ_AUTH_PENDING);
 	/* dropped unjudged (the client went away): nothing leaks */
-	mq_plugins_check_free(ck);
+	mq_creds_check_free(ck);
 	mq_plugins_free(&p);
 }
 
