@@ -8,6 +8,8 @@
 
 #include "fcgi/api_auth.h"
 
+#include "fcgi/api_log.h"
+
 #include "fcgi/api.h"
 #include "fcgi/api_http.h"
 #include "fcgi/api_users.h"
@@ -23,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <time.h>
 
 #define AUTH_SLOTS      4096 /* power of two */
@@ -68,14 +69,14 @@ api_auth_new(api_auth **out, const char *users_path)
 		return -ENOMEM;
 	a->path = strdup(users_path);
 	if (a->path == NULL || RAND_bytes(a->key, sizeof(a->key)) != 1) {
-		syslog(LOG_ERR, "RAND_bytes failed");
+		api_err("RAND_bytes failed");
 		free(a->path);
 		free(a);
 		return -EIO;
 	}
 	a->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (a->mac == NULL) {
-		syslog(LOG_ERR, "EVP_MAC_fetch(HMAC) failed");
+		api_err("EVP_MAC_fetch(HMAC) failed");
 		free(a->path);
 		free(a);
 		return -EIO;

@@ -5,9 +5,11 @@
 
 #include "fcgi/api_limits.h"
 
+#include "fcgi/api_log.h"
+
 #include <errno.h>
+#include <string.h>
 #include <sys/resource.h>
-#include <syslog.h>
 
 int64_t
 api_limits_raise_nofile(void)
@@ -22,12 +24,11 @@ api_limits_raise_nofile(void)
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
 			rl = want;
 		else
-			syslog(LOG_WARNING,
-			    "setrlimit(NOFILE, %llu): %m; keeping %llu",
-			    (unsigned long long) rl.rlim_max,
+			api_warn("setrlimit(NOFILE, %llu): %s; keeping %llu",
+			    (unsigned long long) rl.rlim_max, strerror(errno),
 			    (unsigned long long) rl.rlim_cur);
 	}
-	syslog(LOG_INFO, "open files: limit %llu per process (hard %llu)",
+	api_info("open files: limit %llu per process (hard %llu)",
 	    (unsigned long long) rl.rlim_cur,
 	    (unsigned long long) rl.rlim_max);
 	return rl.rlim_cur > INT64_MAX ? INT64_MAX : (int64_t) rl.rlim_cur;

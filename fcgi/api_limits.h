@@ -10,7 +10,7 @@
 /*
  * Raises RLIMIT_NOFILE's soft limit to the hard one (each nginx
  * connection and each control-socket command is a descriptor) and logs
- * (syslog) the limit that results.  Returns that limit, or -errno if
+ * (api_log) the limit that results.  Returns that limit, or -errno if
  * getrlimit fails; a refused setrlimit is logged and the old limit kept.
  */
 int64_t api_limits_raise_nofile(void);

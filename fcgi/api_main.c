@@ -8,9 +8,9 @@
  * (EPOLLEXCLUSIVE, so one worker wakes per new connection) and every
  * nginx connection it accepted (EPOLLONESHOT: the thread that got the
  * event owns the connection until it re-arms it, after the answer).  A
- * thread hands the ready connection to libfcgi (FCGX_Accept_r reads the
- * next request from req.ipcFd instead of accepting), so one thread
- * serves any number of kept connections.  Only one thread at a time (the
+ * thread reads the next request from the ready connection and answers it
+ * (api_fcgi: our own FastCGI records both ways), so one thread serves any
+ * number of kept connections.  Only one thread at a time (the
  * leader) waits in epoll_wait and serves; a request that may wait (not a
  * GET) hands the lead to another thread first.  So a busy worker goes
  * from one ready connection to the next without a context switch: 5-6 us
@@ -23,13 +23,13 @@
 #include "config.h"
 
 #include "fcgi/api_auth.h"
+#include "fcgi/api_fcgi.h"
 #include "fcgi/api_limits.h"
+#include "fcgi/api_log.h"
 #include "fcgi/api_route.h"
 #include "fcgi/api_users.h"
 
 #include <errno.h>
-#include <fastcgi.h>
-#include <fcgiapp.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
@@ -45,16 +45,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_WORKERS 64
 #define MAX_SLOTS   (2 * MAX_WORKERS) /* two generations during a reload */
-#define BODY_MAX    (1u << 20)
 /* A peer that stops in the middle of a record holds a thread this long at
  * most (nginx's fastcgi_send_timeout is 10 s too). */
 #define IO_TIMEOUT_S 10
@@ -117,153 +114,24 @@ status_text(int status)
 	}
 }
 
-static char *
-read_body(FCGX_Request *req, size_t *len)
-{
-	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
-	long        want = cl ? strtol(cl, NULL, 10) : 0;
-	char       *buf;
-	int         n;
-
-	*len = 0;
-	if (want <= 0 || want > (long) BODY_MAX)
-		return NULL;
-	buf = malloc((size_t) want + 1);
-	if (buf == NULL)
-		return NULL;
-	n = FCGX_GetStr(buf, (int) want, req->in);
-	*len = n > 0 ? (size_t) n : 0;
-	buf[*len] = '\0';
-	return buf;
-}
-
-static FCGI_Header
-record_header(int type, int request_id, size_t len)
-{
-	FCGI_Header h = {
-		.version = FCGI_VERSION_1,
-		.type = (unsigned char) type,
-		.requestIdB1 = (unsigned char) (request_id >> 8),
-		.requestIdB0 = (unsigned char) request_id,
-		.contentLengthB1 = (unsigned char) (len >> 8),
-		.contentLengthB0 = (unsigned char) len,
-	};
-
-	return h;
-}
-
-/* Writes iov[0..n) whole; returns 0 or -errno. */
+/* Answers req; 0, or -errno if the answer could not be written (then the
+ * connection is not kept). */
 static int
-writev_all(int fd, struct iovec *iov, int n)
-{
-	while (n > 0) {
-		ssize_t w = writev(fd, iov, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (; n > 0 && (size_t) w >= iov->iov_len; iov++, n--)
-			w -= (ssize_t) iov->iov_len;
-		if (n > 0) {
-			iov->iov_base = (char *) iov->iov_base + w;
-			iov->iov_len -= (size_t) w;
-		}
-	}
-	return 0;
-}
-
-/*
- * Writes the whole answer as our own FastCGI records: head and body as
- * FCGI_STDOUT records of up to 64 KB, the empty record that ends the
- * stream and FCGI_END_REQUEST, in as few writev calls as the records take
- * iovecs.  Then libfcgi's out stream is marked closed, so FCGX_Finish_r
- * writes nothing more (its err stream, never written, writes nothing
- * either; libfcgi 2.4.2 sends END_REQUEST from the last writer it closes,
- * and out is never closed by it).  Through FCGX_PutStr an answer went out
- * in one write per 8 KB of libfcgi's buffer: /metrics, past 8 KB, cost
- * nginx and the worker a second round.  On a write error the connection
- * is not kept.
- */
-static void
-put_answer(FCGX_Request *req, const char *head, size_t hlen, const char *body,
-    size_t blen)
-{
-	enum { BATCH = 48 }; /* records per writev; 3 iovecs each at most */
-	struct iovec          iov[3 * BATCH + 2];
-	FCGI_Header           hdr[BATCH + 1];
-	FCGI_EndRequestRecord end = {
-		.header = record_header(FCGI_END_REQUEST, req->requestId,
-		    sizeof(FCGI_EndRequestBody)),
-		.body = { .protocolStatus = FCGI_REQUEST_COMPLETE },
-	};
-	const char *part[2] = { head, body };
-	size_t      left[2] = { hlen, blen };
-	int         p = 0, rc = 0;
-
-	while (rc == 0) {
-		int ni = 0, nh = 0;
-
-		while (nh < BATCH && (left[0] + left[1]) > 0) {
-			size_t room = FCGI_MAX_LENGTH, len = 0;
-
-			iov[ni++]
-			    = (struct iovec) { &hdr[nh], sizeof(hdr[nh]) };
-			while (room > 0 && p < 2) {
-				size_t take = left[p] < room ? left[p] : room;
-
-				if (take > 0)
-					iov[ni++] = (struct iovec) {
-						(char *) part[p], take
-					};
-				part[p] += take;
-				left[p] -= take;
-				room -= take;
-				len += take;
-				if (left[p] == 0)
-					p++;
-			}
-			hdr[nh]
-			    = record_header(FCGI_STDOUT, req->requestId, len);
-			nh++;
-		}
-		if (left[0] + left[1] == 0) {
-			hdr[nh]
-			    = record_header(FCGI_STDOUT, req->requestId, 0);
-			iov[ni++]
-			    = (struct iovec) { &hdr[nh], sizeof(hdr[nh]) };
-			iov[ni++] = (struct iovec) { &end, sizeof(end) };
-			rc = writev_all(req->ipcFd, iov, ni);
-			break;
-		}
-		rc = writev_all(req->ipcFd, iov, ni);
-	}
-	if (rc != 0) {
-		syslog(
-		    LOG_WARNING, "writev(answer) failed: %s", strerror(-rc));
-		req->keepConnection = 0;
-	}
-	req->out->wasFCloseCalled = 1;
-	req->out->isClosed = 1;
-}
-
-static void
-serve(struct api_thread *t, FCGX_Request *req)
+serve(struct api_thread *t, int fd, struct api_fcgi_req *req)
 {
 	struct api_request  rq = { 0 };
 	struct api_response rs;
 	const char         *gate;
 	char                head[512];
-	int                 n;
+	int                 n, rc;
 
-	rq.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
-	rq.uri = FCGX_GetParam("REQUEST_URI", req->envp);
+	rq.method = api_fcgi_param(req, "REQUEST_METHOD");
+	rq.uri = api_fcgi_param(req, "REQUEST_URI");
 	if (rq.uri == NULL)
-		rq.uri = FCGX_GetParam("DOCUMENT_URI", req->envp);
-	rq.query = FCGX_GetParam("QUERY_STRING", req->envp);
-	rq.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", req->envp);
-	gate = FCGX_GetParam("MQTTD_AUTH_GATE", req->envp);
+		rq.uri = api_fcgi_param(req, "DOCUMENT_URI");
+	rq.query = api_fcgi_param(req, "QUERY_STRING");
+	rq.authorization = api_fcgi_param(req, "HTTP_AUTHORIZATION");
+	gate = api_fcgi_param(req, "MQTTD_AUTH_GATE");
 	rq.gate = gate != NULL && gate[0] != '\0';
 	if (rq.method == NULL)
 		rq.method = "GET";
@@ -272,7 +140,8 @@ serve(struct api_thread *t, FCGX_Request *req)
 
 		rq.query = q ? q + 1 : "";
 	}
-	rq.body = read_body(req, &rq.body_len);
+	rq.body = req->body_len > 0 ? req->body : NULL;
+	rq.body_len = req->body_len;
 	api_handle(t, &rq, &rs);
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%s",
 	    rs.status, status_text(rs.status),
@@ -282,9 +151,11 @@ serve(struct api_thread *t, FCGX_Request *req)
 	    rs.extra_headers ? rs.extra_headers : "");
 	n += snprintf(head + n, sizeof(head) - (size_t) n,
 	    "Content-Length: %zu\r\n\r\n", rs.len);
-	put_answer(req, head, (size_t) n, rs.body, rs.len);
+	rc = api_fcgi_answer(fd, req, head, (size_t) n, rs.body, rs.len);
+	if (rc != 0)
+		api_warn("writev(answer) failed: %s", strerror(-rc));
 	api_response_release(&rs);
-	free((char *) rq.body);
+	return rc;
 }
 
 /* EPOLLONESHOT: the connection's next event goes to one thread, and no
@@ -311,17 +182,17 @@ accept_one(void)
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
 		    || errno == ENOMEM) {
-			syslog(LOG_ERR, "accept failed: %m");
+			api_err("accept failed: %s", strerror(errno));
 			usleep(10000); /* level-triggered: do not spin */
 		}
 		return; /* EAGAIN: another thread or worker took it */
 	}
-	/* libfcgi reads and writes blocking: bound a stalled peer */
+	/* reads and writes are blocking: bound a stalled peer */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	rc = conn_arm(fd, EPOLL_CTL_ADD);
 	if (rc != 0) {
-		syslog(LOG_ERR, "epoll_ctl(ADD) failed: %s", strerror(-rc));
+		api_err("epoll_ctl(ADD) failed: %s", strerror(-rc));
 		close(fd);
 	}
 }
@@ -362,31 +233,28 @@ lf_hand_on(void)
  * credentials are not cached yet hashes too, ~2 ms, behind nginx's
  * per-address limit.) */
 static bool
-may_wait(FCGX_Request *req)
+may_wait(const struct api_fcgi_req *req)
 {
-	const char *m = FCGX_GetParam("REQUEST_METHOD", req->envp);
+	const char *m = api_fcgi_param(req, "REQUEST_METHOD");
 
 	return m != NULL && strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
 }
 
-/* Serves the request waiting on fd, then re-arms fd if libfcgi kept it
- * open.  req was initialised with listen socket -1: when the connection
- * ends (EOF: nginx closed it; a reset; a protocol error) FCGX_Accept_r
- * closes it, tries its own accept on -1 and fails with -EBADF at once,
- * instead of blocking in accept() on the shared socket. */
+/* Serves the request waiting on fd, then re-arms fd if nginx asked to
+ * keep the connection (FCGI_KEEP_CONN) and the exchange went well; else
+ * closes it (EOF between requests: nginx closed it; a reset; bytes that
+ * are not FastCGI as nginx sends it). */
 static void
-serve_conn(struct api_thread *t, FCGX_Request *req, int fd, bool *leader)
+serve_conn(
+    struct api_thread *t, struct api_fcgi_req *req, int fd, bool *leader)
 {
-	int rc;
+	int rc = api_fcgi_read(fd, req);
 
-	req->ipcFd = fd;
-	/* FCGX_Accept_r first "finishes" the previous request: with no
-	 * streams open that closes ipcFd unless keepConnection is set */
-	req->keepConnection = 1;
-	if (FCGX_Accept_r(req) < 0) {
-		if (req->ipcFd >= 0)
-			close(req->ipcFd);
-		req->ipcFd = -1;
+	if (rc != 0) {
+		if (rc != -ECONNRESET)
+			api_debug(
+			    "FastCGI connection closed: %s", strerror(-rc));
+		close(fd);
 		return;
 	}
 	if (*leader && may_wait(req)) {
@@ -394,33 +262,30 @@ serve_conn(struct api_thread *t, FCGX_Request *req, int fd, bool *leader)
 		*leader = false;
 	}
 	atomic_fetch_add(&counts[my_slot].n, 1);
-	serve(t, req);
+	rc = serve(t, fd, req);
 	atomic_fetch_sub(&counts[my_slot].n, 1);
-	/* closes fd unless nginx asked to keep it (FCGI_KEEP_CONN) and the
-	 * exchange went well */
-	FCGX_Finish_r(req);
-	if (req->ipcFd >= 0) {
-		rc = conn_arm(fd, EPOLL_CTL_MOD);
-		if (rc != 0) {
-			syslog(LOG_ERR, "epoll_ctl(MOD) failed: %s",
-			    strerror(-rc));
-			close(fd);
-		}
+	if (rc != 0 || !req->keep_conn) {
+		close(fd);
+		return;
 	}
-	req->ipcFd = -1;
+	rc = conn_arm(fd, EPOLL_CTL_MOD);
+	if (rc != 0) {
+		api_err("epoll_ctl(MOD) failed: %s", strerror(-rc));
+		close(fd);
+	}
 }
 
 static void *
 worker_thread(void *arg)
 {
-	struct api_thread  t = { .cfg = &cfg, .auth = auth };
-	struct epoll_event ev;
-	FCGX_Request       req;
-	bool               leader = false;
-	int                n;
+	struct api_thread   t = { .cfg = &cfg, .auth = auth };
+	struct epoll_event  ev;
+	struct api_fcgi_req req;
+	bool                leader = false;
+	int                 n;
 
 	(void) arg;
-	FCGX_InitRequest(&req, -1, 0);
+	api_fcgi_init(&req);
 	for (;;) {
 		if (!leader) {
 			lf_take_lead();
@@ -432,7 +297,7 @@ worker_thread(void *arg)
 		if (n < 0 && errno != EINTR) {
 			/* not with a valid set: rather than a worker that
 			 * serves nothing, one the master respawns */
-			syslog(LOG_ERR, "epoll_wait failed: %m");
+			api_err("epoll_wait failed: %s", strerror(errno));
 			_exit(1);
 		}
 		if (n <= 0)
@@ -487,13 +352,13 @@ worker_main(int slot)
 	 * page's ~250 json-c allocations over 16 heaps (-2..3 us per page,
 	 * measured in bench/RESULTS.md). */
 	mallopt(M_ARENA_MAX, 1);
-	if (FCGX_Init() != 0 || api_auth_new(&auth, O.users) != 0) {
-		syslog(LOG_ERR, "worker init failed");
+	if (api_auth_new(&auth, O.users) != 0) {
+		api_err("worker init failed");
 		_exit(1);
 	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
-		syslog(LOG_ERR, "worker epoll setup failed: %m");
+		api_err("worker epoll setup failed: %s", strerror(errno));
 		_exit(1);
 	}
 	pthread_attr_init(&attr);
@@ -504,8 +369,7 @@ worker_main(int slot)
 		int rc = pthread_create(&tid, &attr, worker_thread, NULL);
 
 		if (rc != 0) {
-			syslog(LOG_ERR, "pthread_create failed: %s",
-			    strerror(rc));
+			api_err("pthread_create failed: %s", strerror(rc));
 			_exit(1);
 		}
 	}
@@ -533,7 +397,7 @@ spawn(void)
 	atomic_store(&counts[s].n, 0);
 	pid = fork();
 	if (pid < 0) {
-		syslog(LOG_ERR, "fork failed: %m");
+		api_err("fork failed: %s", strerror(errno));
 		return -errno;
 	}
 	if (pid == 0) {
@@ -593,7 +457,7 @@ reap(bool respawn)
 				if (time(NULL) - born[s] < 1)
 					usleep(200 * 1000);
 				if (WIFSIGNALED(st))
-					syslog(LOG_WARNING,
+					api_warn(
 					    "worker %d killed by signal %d, "
 					    "respawning",
 					    (int) pid, WTERMSIG(st));
@@ -640,7 +504,7 @@ master_loop(void)
 		} else if (sig == SIGHUP) {
 			unsigned old = generation++;
 
-			syslog(LOG_INFO, "SIGHUP: replacing the workers");
+			api_info("SIGHUP: replacing the workers");
 			for (int i = 0; i < O.workers; i++)
 				spawn();
 			signal_gen(old, SIGTERM, false);
@@ -661,7 +525,7 @@ open_socket(const char *path)
 	int                fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "mqttd-api: socket path too long: %s\n", path);
+		api_err("socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
@@ -669,7 +533,7 @@ open_socket(const char *path)
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
-		fprintf(stderr, "mqttd-api: %s is in use\n", path);
+		api_err("%s is in use", path);
 		close(fd);
 		return -EADDRINUSE;
 	}
@@ -682,8 +546,7 @@ open_socket(const char *path)
 	    || chmod(path, 0660) != 0 || listen(fd, 1024) != 0) {
 		int rc = -errno;
 
-		fprintf(stderr, "mqttd-api: bind/listen(%s) failed: %s\n",
-		    path, strerror(-rc));
+		api_err("bind/listen(%s) failed: %s", path, strerror(-rc));
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -699,7 +562,7 @@ usage(void)
 	    "N]\n"
 	    "                 [--threads N] [--node NAME] [--ready-fd N]\n"
 	    "                 [--http-listen ADDR] [--https-listen ADDR]\n"
-	    "                 [--ctl-timeout-ms MS]\n");
+	    "                 [--ctl-timeout-ms MS] [--log-level LEVEL]\n");
 	exit(2);
 }
 
@@ -744,6 +607,7 @@ parse_opts(int argc, char **argv)
 		{ "http-listen", 1, NULL, 'h' },
 		{ "https-listen", 1, NULL, 'H' },
 		{ "ctl-timeout-ms", 1, NULL, 'c' },
+		{ "log-level", 1, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -792,6 +656,11 @@ parse_opts(int argc, char **argv)
 		case 'c':
 			O.ctl_timeout_ms = atoi(optarg);
 			break;
+		case 'l':
+			api_log_level = api_log_parse_level(optarg);
+			if (api_log_level < 0)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -807,13 +676,11 @@ setup_paths(void)
 	char real[PATH_MAX];
 
 	if (mkdir(O.state_dir, 0750) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mqttd-api: mkdir(%s): %s\n", O.state_dir,
-		    strerror(errno));
+		api_err("mkdir(%s): %s", O.state_dir, strerror(errno));
 		return -1;
 	}
 	if (realpath(O.state_dir, real) == NULL) {
-		fprintf(stderr, "mqttd-api: realpath(%s): %s\n", O.state_dir,
-		    strerror(errno));
+		api_err("realpath(%s): %s", O.state_dir, strerror(errno));
 		return -1;
 	}
 	snprintf(O.state_dir, sizeof(O.state_dir), "%s", real);
@@ -834,11 +701,10 @@ init_users(void)
 	if (rc == -EEXIST)
 		return 0;
 	if (rc != 0) {
-		fprintf(stderr, "mqttd-api: cannot create %s: %s\n", O.users,
-		    strerror(-rc));
+		api_err("cannot create %s: %s", O.users, strerror(-rc));
 		return -1;
 	}
-	syslog(LOG_NOTICE, "created %s with user %s", O.users, O.admin_user);
+	api_info("created %s with user %s", O.users, O.admin_user);
 	return 0;
 }
 
@@ -848,7 +714,6 @@ main(int argc, char **argv)
 	sigset_t set;
 
 	parse_opts(argc, argv);
-	openlog("mqttd-api", LOG_PID | LOG_PERROR, LOG_DAEMON);
 	if (setup_paths() != 0 || init_users() != 0)
 		return 1;
 	(void) api_limits_raise_nofile(); /* inherited by the workers */
@@ -868,7 +733,8 @@ main(int argc, char **argv)
 	counts = mmap(NULL, sizeof(*counts) * MAX_SLOTS,
 	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (counts == MAP_FAILED) {
-		syslog(LOG_ERR, "mmap(MAP_SHARED|MAP_ANONYMOUS) failed: %m");
+		api_err("mmap(MAP_SHARED|MAP_ANONYMOUS) failed: %s",
+		    strerror(errno));
 		return 1;
 	}
 	listen_fd = open_socket(O.socket);
@@ -885,7 +751,8 @@ main(int argc, char **argv)
 			return 1;
 	if (O.ready_fd >= 0) {
 		if (write(O.ready_fd, "ready\n", 6) != 6)
-			syslog(LOG_WARNING, "write(ready-fd) failed: %m");
+			api_warn(
+			    "write(ready-fd) failed: %s", strerror(errno));
 		close(O.ready_fd);
 	}
 	return master_loop();

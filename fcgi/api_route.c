@@ -15,6 +15,8 @@
 
 #include "fcgi/api_route.h"
 
+#include "fcgi/api_log.h"
+
 #include "fcgi/api_http.h"
 #include "fcgi/api_json.h"
 #include "fcgi/api_prom.h"
@@ -24,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 
 #define API_PREFIX "/api/v2"
@@ -173,7 +174,7 @@ json_end(struct api_jw *w, struct api_response *rs)
 	rs->status = 200;
 	rs->content_type = "application/json";
 	if (rc != 0) {
-		syslog(LOG_ERR, "response JSON: %s", strerror(-rc));
+		api_err("response JSON: %s", strerror(-rc));
 		rs->status = 503;
 		rs->content_type = NULL;
 		rs->len = 0;

@@ -7,6 +7,8 @@
 
 #include "fcgi/api_users.h"
 
+#include "fcgi/api_log.h"
+
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #define USERS_MAX_LINES 100000
@@ -220,7 +221,7 @@ api_users_load(api_users **out, const char *path)
 		fclose(fp);
 	} else if (errno != ENOENT) {
 		rc = -errno;
-		syslog(LOG_ERR, "fopen(%s) failed: %m", path);
+		api_err("fopen(%s) failed: %s", path, strerror(errno));
 	} else {
 		rc = index_users(u);
 	}
@@ -326,7 +327,7 @@ api_users_hash(const char *password, char *out, size_t len)
 	int                rc = 0;
 
 	if (crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof(salt)) == NULL) {
-		syslog(LOG_ERR, "crypt_gensalt_rn($6$) failed: %m");
+		api_err("crypt_gensalt_rn($6$) failed: %s", strerror(errno));
 		return -errno ? -errno : -EINVAL;
 	}
 	cd = calloc(1, sizeof(*cd));
@@ -356,7 +357,7 @@ users_commit(const api_users *u, const char *path)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		rc = -errno;
-		syslog(LOG_ERR, "open(%s) failed: %m", tmp);
+		api_err("open(%s) failed: %s", tmp, strerror(errno));
 		return rc;
 	}
 	fp = fdopen(fd, "w");
@@ -369,12 +370,12 @@ users_commit(const api_users *u, const char *path)
 			fprintf(fp, "%s\n", u->lines[i].raw);
 	if (fflush(fp) != 0 || fsync(fd) != 0) {
 		rc = -errno;
-		syslog(LOG_ERR, "write/fsync(%s) failed: %m", tmp);
+		api_err("write/fsync(%s) failed: %s", tmp, strerror(errno));
 	}
 	fclose(fp);
 	if (rc == 0 && rename(tmp, path) != 0) {
 		rc = -errno;
-		syslog(LOG_ERR, "rename(%s) failed: %m", tmp);
+		api_err("rename(%s) failed: %s", tmp, strerror(errno));
 	}
 	if (rc != 0) {
 		unlink(tmp);
@@ -491,14 +492,14 @@ users_edit(const char *path, struct edit *e)
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (lfd < 0) {
 		rc = -errno;
-		syslog(LOG_ERR, "open(%s) failed: %m", lock);
+		api_err("open(%s) failed: %s", lock, strerror(errno));
 		return rc;
 	}
 	while ((rc = flock(lfd, LOCK_EX)) != 0 && errno == EINTR)
 		;
 	if (rc != 0) {
 		rc = -errno;
-		syslog(LOG_ERR, "flock(%s) failed: %m", lock);
+		api_err("flock(%s) failed: %s", lock, strerror(errno));
 		close(lfd);
 		return rc;
 	}
