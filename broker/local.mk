@@ -11,7 +11,7 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_trie.c broker/mq_trie.h broker/mq_hash.c broker/mq_hash.h \
 	broker/mq_timer.c broker/mq_timer.h broker/mq_config.c \
 	broker/mq_config.h \
-	broker/mq_broker.c broker/mq_broker.h broker/mq_int.h \
+	broker/mq_broker.c broker/mq_broker.h broker/mq_int.h broker/mq_route.c \
 	broker/mq_session.c broker/mq_proto.c broker/mq_connect.c \
 	broker/mq_net.c broker/mq_ctl.c $(MQ_PLUGIN_SRCS) \
 	broker/mq_authq.c broker/mq_authq.h broker/mq_cluster.c \

@@ -1,12 +1,10 @@
 /*
- * mq_broker: routing, retained messages, counters, $SYS, and the commands
- * of the control socket.
+ * mq_broker: messages, retained messages, counters, $SYS, and the
+ * commands of the control socket (routing: mq_route.c).
  *
- * Routing walks the trie once per PUBLISH and hands the message to each
- * matching subscription's session.  The message is materialized (one
- * malloc, refcounted) only when someone must keep it; a QoS 0 fan-out to
- * connected subscribers copies the bytes straight from the read buffer
- * into their output buffers.
+ * A message is materialized (one malloc, refcounted) only when someone
+ * must keep it; a QoS 0 fan-out to connected subscribers copies the bytes
+ * straight from the read buffer into their output buffers.
  *
  * Counters are kept here as plain integers (b->metrics) and mirrored to
  * the segment once per loop iteration (mq__sync), so the per-packet cost
@@ -231,36 +229,7 @@ mq__retained_deliver(mq_broker *b, struct mq_sub *sub)
 	}
 }
 
-/* ---- routing ---- */
-
-static void
-route_one(struct mq_trie_entry *e, void *arg)
-{
-	struct mq_sub *sub = (struct mq_sub *) e;
-	struct mq_pub *p = arg;
-
-	/* A shared subscription: one member of the group gets it. */
-	if (sub->group != NULL
-	    && (sub = mq__group_pick(sub->group, sub->s->b->route_seq))
-	        == NULL)
-		return;
-
-	/* v5 No Local [MQTT5-3.8.3-3], Retain As Published (3.8.3.1),
-	 * Subscription Identifier (3.3.4); v3 subscriptions have no opts.
-	 * p->sub_id is set for this delivery only. */
-	if (sub->opts != 0) {
-		if ((sub->opts & MQ_SUBOPT_NO_LOCAL) && sub->s == p->from)
-			return;
-		p->matched++;
-		p->sub_id = sub->sub_id;
-		mq__deliver(sub->s, p, p->qos < sub->qos ? p->qos : sub->qos,
-		    (sub->opts & MQ_SUBOPT_RAP) ? p->retain : false);
-		p->sub_id = 0;
-		return;
-	}
-	p->matched++;
-	mq__deliver(sub->s, p, p->qos < sub->qos ? p->qos : sub->qos, false);
-}
+/* ---- publishing (routing: mq_route.c) ---- */
 
 void
 mq__publish(mq_broker *b, struct mq_pub *p)
@@ -272,22 +241,6 @@ mq__publish(mq_broker *b, struct mq_pub *p)
 	if (p->retain && mq__plugin_active(b, MQ_PLUGIN_RETAINER))
 		mq__retain_store(b, p);
 	mq__route_local(b, p);
-}
-
-void
-mq__route_local(mq_broker *b, struct mq_pub *p)
-{
-	p->matched = 0;
-	b->route_seq++;
-	mq_trie_match(b->trie, p->topic, p->topic_len, route_one, p);
-	/* EMQ counts a message nobody receives, except its own $SYS. */
-	if (p->matched == 0
-	    && !(p->topic_len >= 5 && memcmp(p->topic, "$SYS/", 5) == 0))
-		mq__metric(b, SHM_M_MESSAGES_DROPPED, 1);
-	if (p->msg != NULL) {
-		mq__msg_unref(p->msg);
-		p->msg = NULL;
-	}
 }
 
 /* ---- counters and the segment ---- */
@@ -550,6 +503,7 @@ mq_broker_free(mq_broker **bp)
 	mq_hash_fini(&b->sessions);
 	mq_hash_fini(&b->groups); /* emptied with the sessions */
 	mq_trie_free(&b->trie);
+	mq__route_fini(b);
 	mq_timers_fini(&b->timers);
 	free(b);
 	*bp = NULL;

@@ -270,16 +270,19 @@ struct mq_session {
 	uint64_t         q_dropped, deliver_msg, enqueue_msg;
 	int64_t          created_at;
 	mq_session      *next_dirty;
-	mq_timer         expiry; /* offline persistent session */
-	mq_timer         retry;  /* inflight retry, awaiting_rel expiry */
-	bool             sdirty; /* to be written to the store */
-	bool             stored; /* has a record in the store */
+	mq_timer         expiry;    /* offline persistent session */
+	mq_timer         retry;     /* inflight retry, awaiting_rel expiry */
+	uint64_t         route_seq; /* mq_route: the message it last matched */
+	uint32_t         route_hit; /* and its hit for that message */
+	bool             sdirty;    /* to be written to the store */
+	bool             stored;    /* has a record in the store */
 	mq_session      *next_sdirty;
 	char             id[];
 };
 
 struct mq_ctl;
 struct mq_authq;
+struct mq_hit;
 
 struct mq_broker {
 	const mq_config   *cfg;
@@ -291,10 +294,12 @@ struct mq_broker {
 	mq_hash            retained;
 	mq_hash            groups;    /* struct mq_group by $share string */
 	uint64_t           route_seq; /* one per mq__publish */
-	mq_conn           *conns;     /* every open connection */
-	mq_conn           *pending;   /* output to flush before sleeping */
-	mq_conn           *closing;   /* to tear down after dispatch */
-	mq_session        *dirty;     /* session figures to mirror */
+	struct mq_hit     *hits;      /* mq_route's per-session matches */
+	uint32_t           nhits, hits_cap;
+	mq_conn           *conns;   /* every open connection */
+	mq_conn           *pending; /* output to flush before sleeping */
+	mq_conn           *closing; /* to tear down after dispatch */
+	mq_session        *dirty;   /* session figures to mirror */
 	int                epfd;
 	bool               stop;
 	bool               stats_dirty;
@@ -353,9 +358,12 @@ void    mq__pub_from_msg(struct mq_pub *p, mq_msg *m);
 /* Stores retained (if the retainer is on), routes to subscribers, and
  * hands the message to the cluster, if any. */
 void mq__publish(mq_broker *b, struct mq_pub *p);
+/* mq_route.c */
 /* Routes p to this node's subscribers only (no retained store, no
- * cluster): mq__publish's last step, and a message from another node. */
+ * cluster): mq__publish's last step, and a message from another node.
+ * One copy per session (mq_route.c says which QoS, flags and ids). */
 void mq__route_local(mq_broker *b, struct mq_pub *p);
+void mq__route_fini(mq_broker *b);
 /* Stores p as the topic's retained message (empty payload: deletes). */
 void mq__retain_store(mq_broker *b, struct mq_pub *p);
 void mq__retained_deliver(mq_broker *b, struct mq_sub *sub);
