@@ -1,8 +1,14 @@
 /*
- * api_auth: the verified-credential cache.  A direct-mapped table of
- * digests under a rwlock: a hit is one HMAC and a shared lock; only a
- * miss pays crypt(3), outside any lock.  The users snapshot is reloaded
- * by whichever thread first notices the file changed.
+ * api_auth: the verified-credential cache.  Readers take no lock and
+ * write no shared memory: the users snapshot and each cache slot are
+ * pointers to immutable objects read under liburcu (memb flavour), and
+ * a writer replaces a pointer and frees what it replaced after a grace
+ * period.  Writers are rare: a reload (the file changed, at most every
+ * API_AUTH_CHECK_MS) and a fill (after a miss, which paid crypt(3), ~2
+ * ms, anyway).  Before, every hit took a pthread_rwlock for reading, so
+ * every request of every thread wrote the lock's cache line.  liburcu's
+ * grace periods see only this process's threads: the segment between
+ * processes keeps its seqcount protocol (docs/architecture.md).
  */
 #include "config.h"
 
@@ -15,8 +21,8 @@
 #include "fcgi/api_users.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -26,28 +32,34 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <urcu/urcu-memb.h>
 
 #define AUTH_SLOTS      4096 /* power of two */
 #define AUTH_HEADER_MAX 1024
 
-struct slot {
+/* One version of the users file; immutable once published. */
+struct version {
+	api_users           *users;
+	struct api_users_sig sig;
+	uint64_t             gen; /* bumped by every reload */
+};
+
+/* A verified header; immutable once published. */
+struct entry {
 	unsigned char digest[32];
-	uint64_t      gen;  /* 0: empty */
+	uint64_t      gen;  /* of the version it was verified against */
 	enum api_role role; /* of the user the header names */
 };
 
 struct api_auth {
-	char                *path;
-	uint64_t             serial; /* tells thread caches apart */
-	EVP_MAC             *mac;
-	unsigned char        key[32];
-	pthread_rwlock_t     lock;   /* guards users, gen, slots */
-	pthread_mutex_t      reload; /* one reloader at a time */
-	api_users           *users;
-	struct api_users_sig sig;
-	uint64_t             gen;
-	_Atomic int64_t      checked_ms;
-	struct slot          slots[AUTH_SLOTS];
+	char           *path;
+	uint64_t        serial; /* tells thread caches apart */
+	EVP_MAC        *mac;
+	unsigned char   key[32];
+	pthread_mutex_t reload;  /* one reloader at a time */
+	struct version *current; /* RCU */
+	_Atomic int64_t checked_ms;
+	struct entry   *slots[AUTH_SLOTS]; /* RCU; NULL: empty */
 };
 
 enum refresh_mode {
@@ -59,6 +71,67 @@ enum refresh_mode {
 static void refresh(api_auth *a, enum refresh_mode mode);
 
 static _Atomic uint64_t serials;
+
+/* ---- readers: each thread registers with liburcu on first use and
+ * unregisters when it ends (a thread that ended registered would leave
+ * the grace-period code a dangling entry). */
+
+static pthread_key_t  rcu_key;
+static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
+
+static void
+rcu_thread_end(void *arg)
+{
+	(void) arg;
+	urcu_memb_unregister_thread();
+}
+
+static void
+rcu_key_init(void)
+{
+	if (pthread_key_create(&rcu_key, rcu_thread_end) != 0)
+		abort(); /* only at start-up, out of keys */
+}
+
+static void
+read_lock(void)
+{
+	static __thread bool registered;
+
+	if (!registered) {
+		pthread_once(&rcu_once, rcu_key_init);
+		urcu_memb_register_thread();
+		pthread_setspecific(rcu_key, &registered);
+		registered = true;
+	}
+	urcu_memb_read_lock();
+}
+
+static void
+read_unlock(void)
+{
+	urcu_memb_read_unlock();
+}
+
+/* Publishes v in *slot; frees what it replaces once no reader can hold
+ * it.  Never called inside a read-side section. */
+static void *
+replace(void **slot, void *v)
+{
+	void *old = rcu_xchg_pointer(slot, v);
+
+	if (old != NULL)
+		urcu_memb_synchronize_rcu();
+	return old;
+}
+
+static void
+version_free(struct version *v)
+{
+	if (v != NULL)
+		api_users_free(&v->users);
+	free(v);
+}
 
 int
 api_auth_new(api_auth **out, const char *users_path)
@@ -82,15 +155,14 @@ api_auth_new(api_auth **out, const char *users_path)
 		return -EIO;
 	}
 	a->serial = atomic_fetch_add(&serials, 1) + 1;
-	pthread_rwlock_init(&a->lock, NULL);
 	pthread_mutex_init(&a->reload, NULL);
-	a->gen = 1;
 	atomic_store(&a->checked_ms, INT64_MIN / 2);
 	refresh(a, REFRESH_FORCE);
 	*out = a;
 	return 0;
 }
 
+/* No thread may be using a. */
 void
 api_auth_free(api_auth **ap)
 {
@@ -98,8 +170,9 @@ api_auth_free(api_auth **ap)
 
 	if (a == NULL)
 		return;
-	api_users_free(&a->users);
-	pthread_rwlock_destroy(&a->lock);
+	version_free(a->current);
+	for (size_t i = 0; i < AUTH_SLOTS; i++)
+		free(a->slots[i]);
 	pthread_mutex_destroy(&a->reload);
 	OPENSSL_cleanse(a->key, sizeof(a->key));
 	EVP_MAC_free(a->mac);
@@ -114,7 +187,7 @@ refresh(api_auth *a, enum refresh_mode mode)
 {
 	int64_t              now = api_clock_ms(CLOCK_MONOTONIC);
 	struct api_users_sig sig;
-	api_users           *u = NULL, *old;
+	struct version      *cur, *v;
 
 	if (mode == REFRESH_RATE
 	    && now - atomic_load_explicit(&a->checked_ms, memory_order_relaxed)
@@ -126,16 +199,18 @@ refresh(api_auth *a, enum refresh_mode mode)
 		return; /* another thread is at it */
 	atomic_store_explicit(&a->checked_ms, now, memory_order_relaxed);
 	api_users_stat(a->path, &sig);
-	if ((mode == REFRESH_FORCE || !api_users_sig_eq(&sig, &a->sig)
-	        || a->users == NULL)
-	    && api_users_load(&u, a->path) == 0) {
-		pthread_rwlock_wrlock(&a->lock);
-		old = a->users;
-		a->users = u;
-		a->sig = sig;
-		a->gen++; /* every cached entry is now stale */
-		pthread_rwlock_unlock(&a->lock);
-		api_users_free(&old);
+	cur = a->current; /* only reloaders, under the mutex, change it */
+	if (mode == REFRESH_FORCE || cur == NULL
+	    || !api_users_sig_eq(&sig, &cur->sig)) {
+		v = calloc(1, sizeof(*v));
+		if (v != NULL && api_users_load(&v->users, a->path) == 0) {
+			v->sig = sig;
+			/* every cached entry is now stale */
+			v->gen = (cur ? cur->gen : 0) + 1;
+			version_free(replace((void **) &a->current, v));
+		} else {
+			free(v);
+		}
 	}
 	pthread_mutex_unlock(&a->reload);
 }
@@ -150,11 +225,12 @@ api_auth_invalidate(api_auth *a)
 static bool
 verify_header(api_auth *a, const char *h, uint64_t *gen, enum api_role *role)
 {
-	unsigned char buf[AUTH_HEADER_MAX];
-	char         *colon, *hash = NULL;
-	long          i;
-	int           n;
-	bool          ok;
+	unsigned char   buf[AUTH_HEADER_MAX];
+	struct version *v;
+	char           *colon, *hash = NULL;
+	long            i;
+	int             n;
+	bool            ok;
 
 	if (strncasecmp(h, "Basic ", 6) != 0)
 		return false;
@@ -170,14 +246,15 @@ verify_header(api_auth *a, const char *h, uint64_t *gen, enum api_role *role)
 	    || memchr(buf, '\0', (size_t) n) != NULL)
 		return false;
 	*colon = '\0';
-	pthread_rwlock_rdlock(&a->lock);
-	*gen = a->gen;
-	i = a->users ? api_users_find(a->users, (char *) buf) : -1;
+	read_lock();
+	v = rcu_dereference(a->current);
+	*gen = v ? v->gen : 0;
+	i = v ? api_users_find(v->users, (char *) buf) : -1;
 	if (i >= 0) {
-		hash = strdup(api_users_hash_of(a->users, (size_t) i));
-		*role = api_users_role(a->users, (size_t) i);
+		hash = strdup(api_users_hash_of(v->users, (size_t) i));
+		*role = api_users_role(v->users, (size_t) i);
 	}
-	pthread_rwlock_unlock(&a->lock);
+	read_unlock();
 	ok = hash != NULL && api_users_verify_hash(hash, colon + 1);
 	free(hash);
 	OPENSSL_cleanse(buf, sizeof(buf));
@@ -221,15 +298,30 @@ digest_of(api_auth *a, const char *s, size_t len, unsigned char out[32])
 	return 0;
 }
 
+/* The generation of the current version (0 before the first load). */
+static uint64_t
+current_gen(api_auth *a)
+{
+	struct version *v;
+	uint64_t        gen;
+
+	read_lock();
+	v = rcu_dereference(a->current);
+	gen = v ? v->gen : 0;
+	read_unlock();
+	return gen;
+}
+
 int
 api_auth_check(
     api_auth *a, const char *header, bool may_hash, enum api_role *role)
 {
-	unsigned char digest[32];
-	uint64_t      gen = 0, idx;
-	struct slot  *s;
-	bool          hit;
-	enum api_role r = API_ROLE_VIEWER;
+	unsigned char   digest[32];
+	uint64_t        gen = 0, idx;
+	struct entry  **s, *e;
+	struct version *v;
+	bool            hit;
+	enum api_role   r = API_ROLE_VIEWER;
 
 	if (header == NULL || strlen(header) > AUTH_HEADER_MAX)
 		return -EACCES;
@@ -238,11 +330,14 @@ api_auth_check(
 		return -EACCES;
 	memcpy(&idx, digest, sizeof(idx));
 	s = &a->slots[idx & (AUTH_SLOTS - 1)];
-	pthread_rwlock_rdlock(&a->lock);
-	hit = s->gen == a->gen && memcmp(s->digest, digest, 32) == 0;
+	read_lock();
+	v = rcu_dereference(a->current);
+	e = rcu_dereference(*s);
+	hit = v != NULL && e != NULL && e->gen == v->gen
+	    && memcmp(e->digest, digest, 32) == 0;
 	if (hit)
-		r = s->role;
-	pthread_rwlock_unlock(&a->lock);
+		r = e->role;
+	read_unlock();
 	if (hit) {
 		if (role)
 			*role = r;
@@ -257,19 +352,18 @@ api_auth_check(
 		 * worker) must work on the next request: look at the file now
 		 * and, if it changed, check once more. */
 		refresh(a, REFRESH_NOW);
-		pthread_rwlock_rdlock(&a->lock);
-		gen = a->gen;
-		pthread_rwlock_unlock(&a->lock);
-		if (gen == seen || !verify_header(a, header, &gen, &r))
+		if (current_gen(a) == seen
+		    || !verify_header(a, header, &gen, &r))
 			return -EACCES;
 	}
-	pthread_rwlock_wrlock(&a->lock);
-	if (gen == a->gen) { /* not verified against a superseded file */
-		memcpy(s->digest, digest, 32);
-		s->gen = gen;
-		s->role = r;
+	/* not cached if verified against a superseded file (a reader would
+	 * drop it anyway) */
+	if (gen == current_gen(a) && (e = malloc(sizeof(*e))) != NULL) {
+		memcpy(e->digest, digest, 32);
+		e->gen = gen;
+		e->role = r;
+		free(replace((void **) s, e));
 	}
-	pthread_rwlock_unlock(&a->lock);
 	if (role)
 		*role = r;
 	return 0;

@@ -12,7 +12,10 @@
  * drops every entry, so a deleted user or a changed password stops
  * working within that time.  Failures are never cached.
  *
- * One api_auth per process, shared by its threads (thread-safe).
+ * One api_auth per process, shared by its threads (thread-safe): readers
+ * take no lock (liburcu, memb flavour; a thread registers on its first
+ * check and unregisters when it ends), a reload or a fill waits for a
+ * grace period before it frees what it replaced.
  */
 #ifndef API_AUTH_H
 #define API_AUTH_H

@@ -9,9 +9,10 @@ libapi_a_SOURCES = fcgi/api.h fcgi/api_fmt.c fcgi/api_fmt.h \
 	fcgi/api_prom.c fcgi/api_prom.h fcgi/api_route.c fcgi/api_route.h \
 	fcgi/api_route_int.h fcgi/api_route_data.c fcgi/api_route_users.c \
 	fcgi/api_limits.c fcgi/api_limits.h
-libapi_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS)
+libapi_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(URCU_MEMB_CFLAGS)
 API_LIBS = libapi.a libshm.a $(JSONC_LIBS) $(OPENSSL_LIBS) $(CRYPT_LIBS) \
-	$(PTHREAD_LIBS)
+	$(URCU_MEMB_LIBS) $(PTHREAD_LIBS)
 
 bin_PROGRAMS += mqttd-api
 mqttd_api_SOURCES = fcgi/api_main.c
