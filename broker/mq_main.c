@@ -80,6 +80,11 @@ log_capacity(const mq_config *cfg, int raise_err)
 		    (unsigned long long) sum, mq_config_fd_clients());
 }
 
+/* The collector logs through mq_log, at its levels. */
+_Static_assert((int) MQ_LOG_ERROR == (int) COL_LOG_ERROR
+        && (int) MQ_LOG_WARN == (int) COL_LOG_WARN,
+    "col_log_fn levels are mq_log's");
+
 static int
 open_segment(const mq_config *cfg, const char *dir, col **out)
 {
@@ -92,6 +97,7 @@ open_segment(const mq_config *cfg, const char *dir, col **out)
 		.max_subscriptions = cfg->seg_subscriptions,
 		.max_routes = cfg->seg_routes,
 		.string_arena_bytes = cfg->seg_string_bytes,
+		.log = mq_log,
 	};
 
 	cc.state_dir = dir;

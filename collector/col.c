@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,23 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+
+/* One line through the process's logger (or on stderr without one). */
+static void __attribute__((format(printf, 3, 4)))
+col_log(const col *c, int level, const char *fmt, ...)
+{
+	char    line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c->log != NULL)
+		c->log(level, "col: %s", line);
+	else
+		fprintf(stderr, "col: %s: %s\n",
+		    level == COL_LOG_ERROR ? "error" : "warn", line);
+}
 
 static uint64_t
 random64(void)
@@ -44,7 +62,7 @@ random64(void)
  * field could name any live process) and is left alone.
  */
 static int
-remove_leftover(const char *name, bool only_ours)
+remove_leftover(const col *c, const char *name, bool only_ours)
 {
 	struct stat st;
 	int32_t     pid = 0;
@@ -68,15 +86,15 @@ remove_leftover(const char *name, bool only_ours)
 	if (shm_unlink(name) < 0 && errno != ENOENT) {
 		int e = errno;
 
-		fprintf(
-		    stderr, "col: shm_unlink(%s): %s\n", name, strerror(e));
+		col_log(
+		    c, COL_LOG_ERROR, "shm_unlink(%s): %s", name, strerror(e));
 		return -e;
 	}
 	return 0;
 }
 
 static int
-create_fd(const char *name)
+create_fd(const col *c, const char *name)
 {
 	int fd;
 
@@ -86,12 +104,12 @@ create_fd(const char *name)
 			return fd;
 		if (errno != EEXIST)
 			break;
-		int rc = remove_leftover(name, false);
+		int rc = remove_leftover(c, name, false);
 		if (rc < 0)
 			return rc;
 	}
 	int e = errno;
-	fprintf(stderr, "col: shm_open(%s): %s\n", name, strerror(e));
+	col_log(c, COL_LOG_ERROR, "shm_open(%s): %s", name, strerror(e));
 	return -e;
 }
 
@@ -149,13 +167,13 @@ map_segment(col *c, const struct col_config *cfg)
 	c->size = col__layout(&layout, cfg);
 	if (c->size == 0)
 		return -EINVAL;
-	fd = create_fd(cfg->shm_name);
+	fd = create_fd(c, cfg->shm_name);
 	if (fd < 0)
 		return fd;
 	if (!room_for(fd, c->size)) {
-		fprintf(stderr,
-		    "col: %s: %zu bytes do not fit the free space of its "
-		    "filesystem (fstatvfs); lower the capacities\n",
+		col_log(c, COL_LOG_ERROR,
+		    "%s: %zu bytes do not fit the free space of its "
+		    "filesystem (fstatvfs); lower the capacities",
 		    cfg->shm_name, c->size);
 		close(fd);
 		shm_unlink(cfg->shm_name);
@@ -165,7 +183,7 @@ map_segment(col *c, const struct col_config *cfg)
 	 * contract readers check. */
 	if (fchmod(fd, 0640) < 0 || ftruncate(fd, (off_t) c->size) < 0) {
 		int e = errno;
-		fprintf(stderr, "col: fchmod/ftruncate(%s, %zu): %s\n",
+		col_log(c, COL_LOG_ERROR, "fchmod/ftruncate(%s, %zu): %s",
 		    cfg->shm_name, c->size, strerror(e));
 		close(fd);
 		shm_unlink(cfg->shm_name);
@@ -175,7 +193,7 @@ map_segment(col *c, const struct col_config *cfg)
 	close(fd);
 	if (p == MAP_FAILED) {
 		int e = errno;
-		fprintf(stderr, "col: mmap(%s, %zu): %s\n", cfg->shm_name,
+		col_log(c, COL_LOG_ERROR, "mmap(%s, %zu): %s", cfg->shm_name,
 		    c->size, strerror(e));
 		shm_unlink(cfg->shm_name);
 		return -e;
@@ -203,15 +221,14 @@ name_for_dir(col *c, const char *dir)
 	int  rc = shm_name_lookup(dir, old, sizeof(old));
 
 	if (rc == 0) {
-		rc = remove_leftover(old, true);
+		rc = remove_leftover(c, old, true);
 		if (rc == -EEXIST)
-			fprintf(stderr,
-			    "col: %s: the broker of segment %s is still "
-			    "running\n",
+			col_log(c, COL_LOG_ERROR,
+			    "%s: the broker of segment %s is still running",
 			    dir, old);
 	} else if (rc != -ENOENT) {
 		/* Not ours or not a name: never followed, replaced below. */
-		fprintf(stderr, "col: %s/%s: %s (replacing it)\n", dir,
+		col_log(c, COL_LOG_WARN, "%s/%s: %s (replacing it)", dir,
 		    SHM_RECORD_FILE, strerror(-rc));
 		rc = 0;
 	} else {
@@ -246,6 +263,7 @@ col_open(col **out, const struct col_config *cfg)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
+	c->log = cfg->log;
 	if (cfg->state_dir != NULL) {
 		rc = name_for_dir(c, cfg->state_dir);
 		if (rc < 0) {
@@ -274,7 +292,7 @@ col_open(col **out, const struct col_config *cfg)
 	if (c->dir != NULL) {
 		rc = shm_name_record(c->dir, c->name);
 		if (rc < 0) {
-			fprintf(stderr, "col: recording %s in %s/%s: %s\n",
+			col_log(c, COL_LOG_ERROR, "recording %s in %s/%s: %s",
 			    c->name, c->dir, SHM_RECORD_FILE, strerror(-rc));
 			goto fail;
 		}

@@ -13,8 +13,8 @@
  * the overflow (visible to readers in shm_node.overflow), and the broker
  * carries on: every other col_* call accepts COL_NONE and does nothing.
  *
- * Errors: col_open() returns 0 or -errno and logs the failing syscall.
- * Nothing else can fail.
+ * Errors: col_open() returns 0 or -errno and logs the failing syscall
+ * through col_config.log, the process's logger.  Nothing else can fail.
  */
 #ifndef COL_H
 #define COL_H
@@ -38,6 +38,14 @@ typedef struct col col;
 typedef uint32_t col_ref;
 #define COL_NONE ((col_ref) 0)
 
+/*
+ * A leveled printf-style logger.  The levels are mq_log's (the broker's
+ * logger is passed as it is): col logs errors and warnings only.
+ */
+enum { COL_LOG_ERROR, COL_LOG_WARN };
+typedef void col_log_fn(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 struct col_config {
 	/* Either state_dir: a random name, recorded in STATE_DIR/segment
 	 * (shm_name_lookup), or shm_name: that name (tests, benchmarks). */
@@ -51,6 +59,9 @@ struct col_config {
 	uint32_t    max_subscriptions;
 	uint32_t    max_routes;
 	uint64_t    string_arena_bytes; /* for strings past the inline cap */
+	/* The process's logger (the broker's mq_log), for what col_open
+	 * reports; NULL: "col: LEVEL: ..." lines on stderr. */
+	col_log_fn *log;
 };
 /*
  * Zero capacities take defaults: 131072 clients, sessions = clients,

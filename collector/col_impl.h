@@ -39,6 +39,7 @@ struct col {
 	size_t           size;
 	char             name[256];
 	char            *dir; /* state dir whose record names us, or NULL */
+	col_log_fn      *log; /* NULL: stderr */
 	uint64_t         seed;
 	struct col_tab   t[SHM_T_COUNT];
 	struct col_arena arena;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -255,6 +256,21 @@ T_TEST(record_trust)
 	T_EQ(rmdir(d), 0);
 }
 
+/* col_config.log: the last line col logged, and its level. */
+static char last_log[512];
+static int  last_level = -1;
+
+static void __attribute__((format(printf, 2, 3)))
+capture_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	last_level = level;
+}
+
 /*
  * A broker of a state directory: a new random name each start, found by
  * readers through the record; a leftover of a SIGKILLed broker is removed
@@ -297,7 +313,11 @@ T_TEST(state_dir_segment)
 	T_EQ(n.pid, getpid());
 	T_ASSERT(n.alive);
 
+	cfg.log = capture_log; /* says why, through the process's logger */
 	T_EQ(col_open(&c2, &cfg), -EEXIST); /* one broker per state dir */
+	T_EQ(last_level, COL_LOG_ERROR);
+	T_ASSERT(strstr(last_log, "is still running") != NULL);
+	T_ASSERT(strncmp(last_log, "col: ", 5) == 0);
 	T_EQ(shm_name_lookup(d, first, sizeof(first)), 0);
 	T_STREQ(first, second); /* and it left the record alone */
 
