@@ -140,3 +140,17 @@ def test_clean_stop_removes_the_segment():
         assert rc == 1 and "No such file" in err
     finally:
         b.cleanup()
+
+
+def test_second_broker_says_why_through_the_log(broker):
+    """One broker per state dir: a second one exits, and the collector's
+    reason is a line of the broker's logger (mq_log), not a bare one."""
+    p = subprocess.run([build_path("mqttd"), "--state-dir", broker.state_dir,
+                        "--listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
+    lines = [ln for ln in p.stderr.splitlines() if "still running" in ln]
+    assert len(lines) == 1, p.stderr
+    assert " mqttd error: col: %s: the broker of segment " % \
+        os.path.realpath(broker.state_dir) in lines[0], lines[0]
+    assert broker.running()  # and the first one is untouched
