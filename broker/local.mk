@@ -37,7 +37,8 @@ EXTRA_DIST += broker/mqttd.conf.example
 # Unit tests.
 MQ_TESTS = tests/unit/test_mq_codec tests/unit/test_mq_trie \
 	tests/unit/test_mq_broker tests/unit/test_mq_config \
-	tests/unit/test_mq_codec5 tests/unit/test_mq_plugins
+	tests/unit/test_mq_codec5 tests/unit/test_mq_plugins \
+	tests/unit/test_mq_store_rec
 check_PROGRAMS += $(MQ_TESTS)
 TESTS += $(MQ_TESTS)
 tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
@@ -52,6 +53,8 @@ tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
 tests_unit_test_mq_broker_LDADD = $(MQ_LIBS)
 tests_unit_test_mq_plugins_SOURCES = tests/unit/test_mq_plugins.c
 tests_unit_test_mq_plugins_LDADD = $(MQ_LIBS)
+tests_unit_test_mq_store_rec_SOURCES = tests/unit/test_mq_store_rec.c
+tests_unit_test_mq_store_rec_LDADD = libmq.a
 
 # Fuzzers: the codec alone, the handlers over socket-less connections,
 # and the plugin files with the ACL decisions over them.  Their sources

@@ -177,12 +177,45 @@ mq__retain_store(mq_broker *b, struct mq_pub *p)
 void
 mq__retained_load(mq_broker *b, mq_msg *m)
 {
-	struct mq_pub p;
+	/* The store has one record per topic and loads before anything
+	 * else stores: no lookup, no replace (a million at start). */
+	struct retained *r = malloc(sizeof(*r));
 
-	mq__pub_from_msg(&p, m);
-	mq__msg_unref(m); /* p holds its own reference */
-	mq__retain_store(b, &p);
-	mq__msg_unref(p.msg);
+	if (r == NULL) {
+		mq__msg_unref(m);
+		return;
+	}
+	r->msg = m;
+	mq_hash_insert(&b->retained, &r->h,
+	    mq_hash_bytes(mq_msg_topic(m), m->topic_len, 0));
+	b->nretained++;
+	b->metrics[SHM_M_MESSAGES_RETAINED] = b->nretained;
+	b->stats_dirty = true;
+}
+
+void
+mq__retained_reserve(mq_broker *b, uint32_t n)
+{
+	mq_hash_reserve(&b->retained, n);
+}
+
+void
+mq__retained_clear(mq_broker *b)
+{
+	for (uint32_t i = 0; i <= b->retained.mask; i++) {
+		struct mq_hnode *n = b->retained.b[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next;
+			mq__msg_unref(((struct retained *) n)->msg);
+			free(n);
+		}
+		b->retained.b[i] = NULL;
+	}
+	b->retained.count = 0;
+	b->nretained = 0;
+	b->metrics[SHM_M_MESSAGES_RETAINED] = 0;
+	b->stats_dirty = true;
 }
 
 static void
@@ -488,17 +521,8 @@ mq_broker_free(mq_broker **bp)
 	     i++)
 		while (b->sessions.b[i] != NULL)
 			mq__session_free((mq_session *) b->sessions.b[i]);
-	if (b->retained.b != NULL) {
-		for (uint32_t i = 0; i <= b->retained.mask; i++) {
-			struct mq_hnode *n = b->retained.b[i], *next;
-
-			for (; n != NULL; n = next) {
-				next = n->next;
-				mq__msg_unref(((struct retained *) n)->msg);
-				free(n);
-			}
-		}
-	}
+	if (b->retained.b != NULL)
+		mq__retained_clear(b);
 	mq_hash_fini(&b->retained);
 	mq_hash_fini(&b->sessions);
 	mq_hash_fini(&b->groups); /* emptied with the sessions */

@@ -37,10 +37,10 @@ mq_hash_fini(mq_hash *h)
 	h->b = NULL;
 }
 
+/* Rehashes into n buckets (a power of two). */
 static void
-grow(mq_hash *h)
+rehash(mq_hash *h, uint32_t n)
 {
-	uint32_t          n = (h->mask + 1) * 2;
 	struct mq_hnode **b = calloc(n, sizeof(*b));
 
 	if (b == NULL)
@@ -57,6 +57,23 @@ grow(mq_hash *h)
 	free(h->b);
 	h->b = b;
 	h->mask = n - 1;
+}
+
+static void
+grow(mq_hash *h)
+{
+	rehash(h, (h->mask + 1) * 2);
+}
+
+void
+mq_hash_reserve(mq_hash *h, uint32_t count)
+{
+	uint32_t n = h->mask + 1;
+
+	while (n < count && n < (1u << 31))
+		n *= 2;
+	if (n != h->mask + 1)
+		rehash(h, n);
 }
 
 int

@@ -32,6 +32,9 @@ int  mq_hash_init(mq_hash *h, uint32_t buckets); /* power of two */
 void mq_hash_fini(mq_hash *h);
 int  mq_hash_insert(mq_hash *h, struct mq_hnode *n, uint32_t hash);
 void mq_hash_remove(mq_hash *h, struct mq_hnode *n);
+/* Grows at once to hold count entries at load 1 (a bulk load: one
+ * rehash, not one per doubling).  No memory: stays as it is. */
+void mq_hash_reserve(mq_hash *h, uint32_t count);
 
 /* The chain that may hold `hash`; compare n->hash, then the key. */
 static inline struct mq_hnode *

@@ -374,8 +374,11 @@ int  mq__sys_start(mq_broker *b);
 bool mq__acl(
     mq_broker *b, mq_conn *c, const char *topic, size_t len, bool publish);
 
-/* Loads a retained message at start (takes the reference). */
+/* Loads a retained message at start (takes the reference): the topic
+ * must not be stored yet (the store holds one record per topic). */
 void mq__retained_load(mq_broker *b, mq_msg *m);
+void mq__retained_reserve(mq_broker *b, uint32_t n); /* before a load */
+void mq__retained_clear(mq_broker *b); /* a load found damage: undo */
 
 /* mq_session.c */
 mq_session *mq__session_find(mq_broker *b, const char *id, size_t len);

@@ -435,23 +435,32 @@ mirror(mq_broker *b)
 
 /* ---- loading ---- */
 
+/* One retained record: checked (header, checksum, item, key) as it is
+ * loaded; -EBADMSG / -EPROTO stop the load (mq_store_discard). */
 static int
-load_retained(void *arg, const void *v, size_t n)
+load_retained(void *arg, const void *k, size_t klen, const void *v, size_t n)
 {
 	mq_broker         *b = arg;
 	struct mq_rec_rd   r;
 	struct mq_rec_item it;
 	mq_msg            *m;
+	int                rc = mq_rec_open(&r, v, n);
 
-	if (mq_rec_open(&r, v, n) < 0 || mq_rec_next(&r, &it) != 1)
-		return -EBADMSG; /* validated at open: cannot happen */
-	m = msg_from(&it.msg, false);
-	if (m == NULL) {
+	if (rc < 0)
+		return rc;
+	if (r.type != MQ_REC_RETAINED || mq_rec_next(&r, &it) != 1
+	    || !mq_store_key_is(k, klen, it.msg.topic, it.msg.topic_len))
+		return -EBADMSG;
+	if (it.msg.expire_wall_ms != 0
+	    && (int64_t) it.msg.expire_wall_ms <= wall_ms()) {
 		b->persist->expired++;
 		mq_store_del(b->persist->st, MQ_STORE_RETAINED, it.msg.topic,
 		    it.msg.topic_len);
 		return 0;
 	}
+	m = msg_from(&it.msg, false);
+	if (m == NULL)
+		return 0; /* no memory: logged by msg_from */
 	mq__retained_load(b, m);
 	b->persist->retained_loaded++;
 	return 0;
@@ -502,7 +511,7 @@ load_item(mq_session *s, const struct mq_rec_item *it)
 }
 
 static int
-load_session(void *arg, const void *v, size_t n)
+load_session(void *arg, const void *k, size_t klen, const void *v, size_t n)
 {
 	mq_broker         *b = arg;
 	struct mq_persist *P = b->persist;
@@ -511,9 +520,12 @@ load_session(void *arg, const void *v, size_t n)
 	mq_session        *s;
 	int64_t            now = wall_ms();
 	uint64_t           deadline;
-	int                rc;
+	int                rc = mq_rec_open(&r, v, n);
 
-	if (mq_rec_open(&r, v, n) < 0 || mq_rec_next(&r, &it) != 1)
+	if (rc < 0)
+		return rc;
+	if (r.type != MQ_REC_SESSION || mq_rec_next(&r, &it) != 1
+	    || !mq_store_key_is(k, klen, it.id, it.id_len))
 		return -EBADMSG;
 	if (it.deadline_wall_ms != 0 && (int64_t) it.deadline_wall_ms <= now) {
 		P->expired++;
@@ -521,7 +533,7 @@ load_session(void *arg, const void *v, size_t n)
 		return 0;
 	}
 	if (mq__session_find(b, it.id, it.id_len) != NULL)
-		return 0;
+		return -EBADMSG; /* one record per client id */
 	s = mq__session_new(b, it.id, it.id_len, false);
 	if (s == NULL)
 		return -ENOMEM;
@@ -543,6 +555,55 @@ load_session(void *arg, const void *v, size_t n)
 	return rc < 0 ? rc : 0;
 }
 
+/* A load found damage: forget what it loaded (the store goes aside). */
+static void
+load_undo(mq_broker *b)
+{
+	struct mq_persist *P = b->persist;
+
+	mq__retained_clear(b);
+	for (uint32_t i = 0; i <= b->sessions.mask; i++)
+		while (b->sessions.b[i] != NULL) {
+			mq_session *s = (mq_session *) b->sessions.b[i];
+
+			/* A restored will is not a session ending now. */
+			mq__msg_unref(s->will);
+			s->will = NULL;
+			s->stored = false;
+			mq__session_free(s);
+		}
+	P->retained_loaded = P->sessions_loaded = P->expired = 0;
+}
+
+/* Loads retained messages, then sessions; a damaged record moves the
+ * store aside and leaves the broker empty.  -errno: no store left. */
+static int
+load(mq_broker *b)
+{
+	struct mq_persist *P = b->persist;
+	long               n = mq_store_count(P->st, MQ_STORE_RETAINED);
+
+	if (n > 0)
+		mq__retained_reserve(b, (uint32_t) n);
+	P->loading = true;
+	n = mq_store_load(P->st, MQ_STORE_RETAINED, load_retained, b);
+	if (n >= 0)
+		n = mq_store_load(P->st, MQ_STORE_SESSIONS, load_session, b);
+	P->loading = false;
+	if (n == -EBADMSG || n == -EPROTO) {
+		mq_err("store: a record failed validation (%s) after %llu "
+		       "retained and %llu sessions",
+		    n == -EPROTO ? "a newer version" : "damaged",
+		    (unsigned long long) P->retained_loaded,
+		    (unsigned long long) P->sessions_loaded);
+		load_undo(b);
+		return mq_store_discard(P->st, (int) n);
+	}
+	if (n < 0)
+		mq_err("store: loading stopped: %s", strerror((int) -n));
+	return 0;
+}
+
 int
 mq__persist_open(mq_broker *b)
 {
@@ -558,7 +619,6 @@ mq__persist_open(mq_broker *b)
 	};
 	struct epoll_event ev = { .events = EPOLLIN };
 	uint64_t           t0 = mq_now_ms();
-	long               n;
 	int                rc;
 
 	if (!cfg->persistence || cfg->persistence_sync == MQ_PERSIST_OFF)
@@ -576,13 +636,14 @@ mq__persist_open(mq_broker *b)
 		return 0;
 	}
 	b->persist = P;
-	P->loading = true;
-	n = mq_store_load(P->st, MQ_STORE_RETAINED, load_retained, b);
-	if (n >= 0)
-		n = mq_store_load(P->st, MQ_STORE_SESSIONS, load_session, b);
-	P->loading = false;
-	if (n < 0)
-		mq_err("store: loading stopped: %s", strerror((int) -n));
+	if (load(b) < 0) {
+		mq_err("store: running without persistence");
+		b->persist = NULL;
+		mq_store_close(&P->st);
+		mq_rec_w_fini(&P->w);
+		free(P);
+		return 0;
+	}
 	mq_info("store %s/store: %llu retained, %llu sessions loaded, %llu "
 	        "expired, in %llu ms",
 	    sc.dir, (unsigned long long) P->retained_loaded,

@@ -49,6 +49,7 @@ struct mq_store {
 	char               path[PATH_MAX];
 	enum mq_store_sync sync;
 	uint32_t           interval_ms;
+	uint64_t           map_bytes;
 	int                efd;
 	pthread_t          th;
 	bool               th_started;
@@ -164,22 +165,75 @@ record_key(const MDB_val *v, uint8_t *key, size_t *klen)
 	return 0;
 }
 
-/* Child: walk everything.  Exit 0 ok/absent, 10 damaged, 11 future. */
-static int
-validate_walk(const char *path)
+/* The bytes of v lie inside the file LMDB mapped (a damaged page could
+ * give a length that runs past it: reading that would fault). */
+static bool
+in_map(const MDB_val *v, const uint8_t *map, uint64_t size)
 {
-	MDB_env    *env;
-	MDB_txn    *txn;
-	MDB_dbi     meta, dbi;
-	MDB_val     k = { 6, (void *) "format" }, v;
-	MDB_cursor *cur;
-	uint32_t    fmt;
-	int         rc
+	const uint8_t *p = v->mv_data;
+
+	return p >= map && (uint64_t) (p - map) <= size
+	    && v->mv_size <= size - (uint64_t) (p - map);
+}
+
+/* Where LMDB mapped the file of inode ino (it says only with
+ * MDB_FIXEDMAP): from /proc/self/maps.  NULL: not found. */
+static const uint8_t *
+map_base(ino_t ino)
+{
+	FILE          *f = fopen("/proc/self/maps", "r");
+	char           line[PATH_MAX + 128];
+	unsigned long  start, end, off, inode;
+	const uint8_t *base = NULL;
+
+	if (f == NULL)
+		return NULL;
+	while (base == NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %lu", &start, &end, &off,
+		        &inode)
+		        == 4
+		    && inode == (unsigned long) ino && off == 0)
+			base = (const uint8_t *) (uintptr_t) start;
+	fclose(f);
+	return base;
+}
+
+/*
+ * Child: walk the B-trees.  Exit 0 ok/absent, 10 damaged, 11 future.
+ * At start (full false) it checks the structure only: every page LMDB
+ * visits, every key and value inside the file.  The records themselves
+ * are checked by the one pass that loads them (mq_store_load's callers),
+ * which can then touch no byte this walk did not reach safely.  Offline
+ * (`mqttdctl store check`, full) it also checks every record.
+ */
+static int
+validate_walk(const char *path, bool full)
+{
+	MDB_env       *env;
+	MDB_txn       *txn;
+	MDB_dbi        meta, dbi;
+	MDB_val        k = { 6, (void *) "format" }, v;
+	MDB_cursor    *cur;
+	struct stat    fst;
+	char           data[PATH_MAX + 16];
+	uint32_t       fmt;
+	uint64_t       fsize;
+	const uint8_t *map;
+	int            rc
 	    = env_open(&env, path, MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0);
 
 	if (rc == -ENOENT)
 		return 0; /* an empty directory: a new store */
-	if (rc < 0 || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	if (rc < 0 || stat(data, &fst) != 0)
+		return 10;
+	/* Not a check of me_last_pgno against the size: pages freed in
+	 * the transaction that allocated them count but are never
+	 * written.  A page past the end faults here (SIGBUS: damaged). */
+	fsize = (uint64_t) fst.st_size;
+	if ((map = map_base(fst.st_ino)) == NULL)
+		return 10;
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
 		return 10;
 	if (mdb_dbi_open(txn, "meta", 0, &meta) != 0
 	    || mdb_get(txn, meta, &k, &v) != 0 || v.mv_size != 4)
@@ -200,6 +254,10 @@ validate_walk(const char *path)
 			uint8_t key[KEY_INLINE_MAX + 1], type = 0;
 			size_t  klen;
 
+			if (!in_map(&k, map, fsize) || !in_map(&v, map, fsize))
+				return 10;
+			if (!full)
+				continue;
 			rc = mq_rec_check(v.mv_data, v.mv_size, &type);
 			if (rc == -EPROTO)
 				return 11;
@@ -220,7 +278,7 @@ validate_walk(const char *path)
 
 /* 0: fine or absent; -EBADMSG damaged, -EPROTO future, -ENOTDIR... */
 static int
-validate(const char *path)
+validate(const char *path, bool full)
 {
 	struct stat st;
 	pid_t       pid;
@@ -247,7 +305,7 @@ validate(const char *path)
 		sigaction(SIGSEGV, &sa, NULL);
 		if (devnull >= 0)
 			dup2(devnull, 2);
-		_exit(validate_walk(path));
+		_exit(validate_walk(path, full));
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -497,12 +555,13 @@ mq_store_open(mq_store **out, const struct mq_store_config *cfg)
 	st->sync = cfg->sync;
 	st->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
 	st->next_id = 1;
+	st->map_bytes = cfg->map_bytes;
 	if ((size_t) snprintf(st->path, sizeof(st->path), "%s/store", cfg->dir)
 	    >= sizeof(st->path)) {
 		free(st);
 		return -ENAMETOOLONG;
 	}
-	rc = validate(st->path);
+	rc = validate(st->path, false);
 	if (rc < 0)
 		move_aside(st,
 		    rc == -EPROTO        ? "was written by a newer version"
@@ -581,6 +640,20 @@ mq_store_fd(const mq_store *st)
 }
 
 long
+mq_store_count(mq_store *st, enum mq_store_db db)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	int      rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc != 0)
+		return mdb_errno(rc);
+	rc = mdb_stat(txn, st->dbi[db], &ms);
+	mdb_txn_abort(txn);
+	return rc != 0 ? mdb_errno(rc) : (long) ms.ms_entries;
+}
+
+long
 mq_store_load(mq_store *st, enum mq_store_db db, mq_store_fn fn, void *arg)
 {
 	MDB_txn    *txn = NULL;
@@ -597,7 +670,7 @@ mq_store_load(mq_store *st, enum mq_store_db db, mq_store_fn fn, void *arg)
 		return mdb_errno(rc);
 	}
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-		int r = fn(arg, v.mv_data, v.mv_size);
+		int r = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
 
 		if (r != 0) {
 			n = r;
@@ -605,11 +678,48 @@ mq_store_load(mq_store *st, enum mq_store_db db, mq_store_fn fn, void *arg)
 		}
 		n++;
 	}
+	/* The walk at open went through the same pages: a cursor error
+	 * here is a store changed under us, treated as damage. */
+	if (rc != 0 && rc != MDB_NOTFOUND && n >= 0)
+		n = -EBADMSG;
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (n >= 0)
 		st->stats.records_loaded += (uint64_t) n;
 	return n;
+}
+
+bool
+mq_store_key_is(const void *key, size_t klen, const void *name, size_t nlen)
+{
+	uint8_t k[KEY_INLINE_MAX + 1];
+
+	return make_key(k, name, nlen) == klen && memcmp(k, key, klen) == 0;
+}
+
+int
+mq_store_discard(mq_store *st, int why)
+{
+	uint64_t map;
+	int      rc;
+
+	/* Nothing was handed to the thread yet (we are loading): only the
+	 * open batch (deletes of expired records) goes with the store. */
+	st->open.len = 0;
+	st->stats.records_loaded = 0;
+	map = st->map_bytes;
+	mdb_env_close(st->env);
+	st->env = NULL;
+	move_aside(st,
+	    why == -EPROTO ? "was written by a newer version"
+	                   : "failed validation");
+	rc = open_env(st, map);
+	if (rc < 0)
+		mq_err("store %s: %s", st->path, strerror(-rc));
+	else
+		st->stats.size_bytes = st->th_stats.size_bytes
+		    = store_size(st);
+	return rc;
 }
 
 static int
@@ -763,7 +873,7 @@ mq_store_check(const char *dir)
 		return -ENAMETOOLONG;
 	if (access(path, F_OK) != 0)
 		return -errno;
-	return validate(path);
+	return validate(path, true);
 }
 
 long

@@ -17,11 +17,12 @@
  * by itself once space returns.
  *
  * Opening never fails for a damaged store: a store that cannot be opened,
- * whose records fail validation (mq_store_rec), or that a future version
- * wrote is renamed to DIR/store.corrupt.<time>, counted, logged, and an
- * empty one created.  The walk that validates runs in a child process, so
- * even a store whose B-tree pages LMDB cannot read safely costs a failed
- * child, not the broker.
+ * whose B-tree is damaged, or that a future version wrote is renamed to
+ * DIR/store.corrupt.<time>, counted, logged, and an empty one created.
+ * The walk that checks the B-tree runs in a child process, so even a
+ * store whose pages LMDB cannot read safely costs a failed child, not the
+ * broker; records are checked by the one pass that loads them, and a bad
+ * one has the store moved aside the same way (mq_store_discard).
  *
  * Errors: 0 or -errno; failures are logged once (mq_log).
  */
@@ -70,11 +71,26 @@ int mq_store_fd(const mq_store *st);
 /*
  * Calls fn for every record of db, in key order, before the thread has
  * anything to do (at start).  A non-zero return from fn stops the walk and
- * is returned; else the number of records.
+ * is returned; else the number of records.  The walk at open checked the
+ * B-tree (every key and value lies in the file); fn checks the record
+ * (mq_store_rec, mq_store_key_is) as it loads it, so the store is read
+ * once.  -EBADMSG from fn (or a cursor error): the store is damaged.
  */
-typedef int (*mq_store_fn)(void *arg, const void *val, size_t len);
+typedef int (*mq_store_fn)(
+    void *arg, const void *key, size_t klen, const void *val, size_t len);
 long mq_store_load(
     mq_store *st, enum mq_store_db db, mq_store_fn fn, void *arg);
+/* Records in db (to size tables before a load), or -errno. */
+long mq_store_count(mq_store *st, enum mq_store_db db);
+/* key (as stored) is the one a record named name must have. */
+bool mq_store_key_is(
+    const void *key, size_t klen, const void *name, size_t nlen);
+/*
+ * A load found a damaged record (why: -EBADMSG, or -EPROTO for a newer
+ * version): the store is moved aside (counted, logged) and an empty one
+ * opened in its place.  Only while loading.  0 or -errno (no store).
+ */
+int mq_store_discard(mq_store *st, int why);
 
 /*
  * Stage a put or a delete in the open batch.  Keys of any length: one

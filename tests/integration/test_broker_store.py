@@ -372,7 +372,7 @@ def test_disk_full_refuses_then_recovers(broker_factory, small_fs):
     sub = m.Client(b.port, timeout=10)
     sub.connect("full-sub", clean=False)
     got = drain(sub)
-    assert got and got[-1].payload == b"small"
+    assert got and got[-1].payload == b"small", b.stderr()[-3000:]
 
 
 def test_v5_session_expiry_and_will_survive(broker_factory):
