@@ -17,11 +17,14 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_authq.c broker/mq_authq.h broker/mq_cluster.c \
 	broker/mq_cluster.h broker/mq_jwt.c broker/mq_jwt.h \
 	broker/mq_store.c broker/mq_store.h broker/mq_store_rec.c \
-	broker/mq_store_rec.h broker/mq_persist.c
+	broker/mq_store_rec.h broker/mq_persist.c \
+	broker/mq_transport.c broker/mq_transport.h \
+	broker/mq_tls.c broker/mq_tls.h broker/mq_ws.c broker/mq_ws.h \
+	broker/mq_ws_http.c broker/mq_ws_http.h
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
 libmq_a_CFLAGS = $(AM_CFLAGS) -Wpedantic
 MQ_LIBS = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) \
-	$(OPENSSL_LIBS) $(LMDB_LIBS) $(PTHREAD_LIBS)
+	$(WSLAY_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) $(PTHREAD_LIBS)
 
 bin_PROGRAMS += mqttd mqttd-passwd
 mqttd_SOURCES = broker/mq_main.c
@@ -66,14 +69,21 @@ FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers fuzz/fuzz_mq_plugins \
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 	$(FUZZ_LINK) $^
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
-	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(OPENSSL_LIBS) \
-	    $(LMDB_LIBS) -lrt -lpthread
+	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(WSLAY_LIBS) \
+	    $(OPENSSL_LIBS) $(LMDB_LIBS) -lrt -lpthread
 fuzz/fuzz_mq_plugins: tests/fuzz/fuzz_mq_plugins.c \
 		$(filter %.c,$(MQ_PLUGIN_SRCS))
 	$(FUZZ_LINK) $^ $(CRYPT_LIBS) $(OPENSSL_LIBS)
 fuzz/fuzz_mq_store_rec: tests/fuzz/fuzz_mq_store_rec.c broker/mq_store_rec.c \
 	    broker/mq_trie.c broker/mq_hash.c
 	$(FUZZ_LINK) $^ -lpthread
+# The WebSocket upgrade parser alone, and the WebSocket read path (upgrade,
+# then frames through wslay up to the MQTT byte stream).
+FUZZERS += fuzz/fuzz_mq_ws_http fuzz/fuzz_mq_ws
+fuzz/fuzz_mq_ws_http: tests/fuzz/fuzz_mq_ws_http.c broker/mq_ws_http.c
+	$(FUZZ_LINK) $^ $(OPENSSL_LIBS)
+fuzz/fuzz_mq_ws: tests/fuzz/fuzz_mq_ws.c broker/mq_ws.c broker/mq_ws_http.c
+	$(FUZZ_LINK) $^ $(WSLAY_LIBS) $(OPENSSL_LIBS)
 
 # mqttd_auth_jwt: the token verifier (pure), its tests and its fuzzer.
 check_PROGRAMS += tests/unit/test_mq_jwt

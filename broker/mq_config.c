@@ -31,7 +31,9 @@ struct key {
 static const struct key keys[] = {
 	{ "state_dir", K_STR, F(state_dir), "state directory (./run)" },
 	{ "node", K_STR, F(node), "node name (mqttd@127.0.0.1)" },
-	{ "listen", K_LISTEN, 0, "[ADDR:]PORT[,max_clients=N], repeatable" },
+	{ "listen", K_LISTEN, 0,
+	    "[tcp|ssl|ws|wss://][ADDR:]PORT[,OPT=V]..., repeatable" },
+	{ "listener", K_LISTEN, 0, "the same as listen" },
 	{ "max_clients", K_U32, F(max_clients),
 	    "per listener (the open-files limit less 64)" },
 	{ "ready_fd", K_FD, F(ready_fd), "write 'ready port=P' to fd N" },
@@ -54,6 +56,16 @@ static const struct key keys[] = {
 	    "pending checks (1024)" },
 	{ "max_packet_size", K_U32, F(max_packet_size), "bytes (1048576)" },
 	{ "max_outbuf", K_U32, F(max_outbuf), "bytes per socket (8 MiB)" },
+	{ "certfile", K_STR, F(certfile), "TLS certificate chain (PEM)" },
+	{ "keyfile", K_STR, F(keyfile), "TLS private key (PEM)" },
+	{ "cafile", K_STR, F(cafile), "CAs for client certificates" },
+	{ "require_certificate", K_BOOL, F(require_certificate),
+	    "TLS clients need a certificate (false)" },
+	{ "use_identity_as_username", K_BOOL, F(use_identity_as_username),
+	    "client certificate CN is the username (false)" },
+	{ "ciphers", K_STR, F(ciphers), "TLS 1.2 cipher list" },
+	{ "ws_path", K_STR, F(ws_path), "WebSocket path (/mqtt)" },
+	{ "ws_origins", K_STR, F(ws_origins), "allowed Origins, a,b (any)" },
 	{ "log_level", K_LOG, F(log_level), "error|warn|info|debug" },
 	{ "segment_clients", K_U32, F(seg_clients), "segment capacity" },
 	{ "segment_sessions", K_U32, F(seg_sessions), "segment capacity" },
@@ -109,6 +121,8 @@ defaults(mq_config *c)
 	c->max_packet_size = 1048576;
 	c->max_outbuf = 8u << 20;
 	c->log_level = MQ_LOG_INFO;
+	c->ciphers = strdup("ECDHE+AESGCM:ECDHE+CHACHA20");
+	c->ws_path = strdup("/mqtt");
 	c->seg_clients = 65536;
 	c->seg_sessions = 65536;
 	c->seg_subscriptions = 262144;
@@ -117,16 +131,106 @@ defaults(mq_config *c)
 	c->persistence_sync_interval = 1000;
 }
 
+static const char *const protocols[] = {
+	[MQ_LISTEN_TCP] = "mqtt:tcp",
+	[MQ_LISTEN_SSL] = "mqtt:ssl",
+	[MQ_LISTEN_WS] = "mqtt:ws",
+	[MQ_LISTEN_WSS] = "mqtt:wss",
+};
+
+const char *
+mq_listen_protocol(unsigned kind)
+{
+	return kind < sizeof(protocols) / sizeof(protocols[0])
+	    ? protocols[kind]
+	    : "mqtt:?";
+}
+
+static int
+copy_opt(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n == 0 || n >= cap)
+		return -EINVAL;
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	return 0;
+}
+
+static int
+bool_opt(int8_t *dst, const char *v, size_t n)
+{
+	if ((n == 4 && !memcmp(v, "true", 4)) || (n == 1 && v[0] == '1'))
+		*dst = 1;
+	else if ((n == 5 && !memcmp(v, "false", 5)) || (n == 1 && v[0] == '0'))
+		*dst = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* One ",NAME=VALUE" of a listener spec (v .. v+n is the value). */
+static int
+listen_opt(struct mq_listen *l, const char *name, size_t nlen, const char *v,
+    size_t n)
+{
+#define IS(s) (nlen == sizeof(s) - 1 && !memcmp(name, s, nlen))
+	if (IS("max_clients")) {
+		char          num[16], *end;
+		unsigned long x;
+
+		if (copy_opt(num, sizeof(num), v, n) != 0)
+			return -EINVAL;
+		errno = 0;
+		x = strtoul(num, &end, 10);
+		if (errno || *end || end == num || x > UINT32_MAX)
+			return -EINVAL;
+		l->max_clients = (uint32_t) x;
+		return 0;
+	}
+	if (IS("certfile"))
+		return copy_opt(l->certfile, sizeof(l->certfile), v, n);
+	if (IS("keyfile"))
+		return copy_opt(l->keyfile, sizeof(l->keyfile), v, n);
+	if (IS("cafile"))
+		return copy_opt(l->cafile, sizeof(l->cafile), v, n);
+	if (IS("path"))
+		return v[0] == '/' ? copy_opt(l->path, sizeof(l->path), v, n)
+		                   : -EINVAL;
+	if (IS("require_certificate"))
+		return bool_opt(&l->require_cert, v, n);
+	if (IS("use_identity_as_username"))
+		return bool_opt(&l->identity, v, n);
+	return -EINVAL;
+#undef IS
+}
+
 int
 mq_config_parse_listen(struct mq_listen *l, const char *s)
 {
-	const char   *colon = strrchr(s, ':'), *comma = strchr(s, ',');
-	const char   *port = colon ? colon + 1 : s;
+	static const char *const kinds[]
+	    = { "tcp://", "ssl://", "ws://", "wss://" };
+	const char   *comma, *colon, *port, *opt;
 	char         *end;
 	unsigned long p;
+	uint32_t      max = l->max_clients;
 
-	if (colon && comma && colon > comma)
-		return -EINVAL;
+	memset(l, 0, sizeof(*l));
+	l->max_clients = max;
+	l->require_cert = l->identity = -1;
+	for (unsigned k = 0; k < 4; k++) {
+		if (!strncmp(s, kinds[k], strlen(kinds[k]))) {
+			l->kind = (uint8_t) k;
+			s += strlen(kinds[k]);
+			break;
+		}
+	}
+	comma = strchr(s, ',');
+	/* the last ':' before the options separates address and port */
+	colon = NULL;
+	for (const char *q = s; *q && (comma == NULL || q < comma); q++)
+		if (*q == ':')
+			colon = q;
+	port = colon ? colon + 1 : s;
 	if (colon) {
 		size_t n = (size_t) (colon - s);
 
@@ -145,16 +249,26 @@ mq_config_parse_listen(struct mq_listen *l, const char *s)
 	}
 	errno = 0;
 	p = strtoul(port, &end, 10);
-	if (errno || end == port || p > 65535)
+	if (errno || end == port || p > 65535 || *port == '-' || *port == '+'
+	    || *port == ' ')
 		return -EINVAL;
 	l->port = (uint16_t) p;
-	if (*end == ',') {
-		if (strncmp(end, ",max_clients=", 13) != 0)
+	if (*end != 0 && *end != ',')
+		return -EINVAL;
+	for (opt = end; *opt == ',';) {
+		const char *name = opt + 1, *eq, *oe = strchr(name, ',');
+
+		if (oe == NULL)
+			oe = name + strlen(name);
+		eq = memchr(name, '=', (size_t) (oe - name));
+		if (eq == NULL
+		    || listen_opt(l, name, (size_t) (eq - name), eq + 1,
+		           (size_t) (oe - eq - 1))
+		        != 0)
 			return -EINVAL;
-		p = strtoul(end + 13, &end, 10);
-		l->max_clients = (uint32_t) p;
+		opt = oe;
 	}
-	return *end == 0 ? 0 : -EINVAL;
+	return *opt == 0 ? 0 : -EINVAL;
 }
 
 static int
@@ -374,6 +488,60 @@ missing:
 	return -EINVAL;
 }
 
+/* Fills a listener's unset options from the global keys; a TLS listener
+ * without certificate or key is an error. */
+static int
+listen_defaults(mq_config *c, struct mq_listen *l)
+{
+	struct {
+		char       *dst;
+		const char *global;
+	} s[] = {
+		{ l->certfile, c->certfile },
+		{ l->keyfile, c->keyfile },
+		{ l->cafile, c->cafile },
+		{ l->path, c->ws_path },
+	};
+	bool tls = l->kind == MQ_LISTEN_SSL || l->kind == MQ_LISTEN_WSS;
+
+	if (l->max_clients == 0)
+		l->max_clients = c->max_clients;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		size_t cap = i == 3 ? sizeof(l->path) : MQ_PATH_MAX;
+
+		if (s[i].dst[0] || s[i].global == NULL)
+			continue;
+		if (strlen(s[i].global) >= cap) {
+			fprintf(
+			    stderr, "mqttd: %s is too long\n", s[i].global);
+			return -EINVAL;
+		}
+		strcpy(s[i].dst, s[i].global);
+	}
+	if (l->require_cert < 0)
+		l->require_cert = c->require_certificate;
+	if (l->identity < 0)
+		l->identity = c->use_identity_as_username;
+	if (tls && (!l->certfile[0] || !l->keyfile[0])) {
+		fprintf(stderr,
+		    "mqttd: listener %s %s:%u needs certfile and keyfile\n",
+		    mq_listen_protocol(l->kind), l->addr, l->port);
+		return -EINVAL;
+	}
+	if (l->require_cert && tls && !l->cafile[0]) {
+		fprintf(stderr,
+		    "mqttd: listener %s %s:%u: require_certificate needs a "
+		    "cafile\n",
+		    mq_listen_protocol(l->kind), l->addr, l->port);
+		return -EINVAL;
+	}
+	if (l->path[0] != '/') {
+		fprintf(stderr, "mqttd: ws_path must start with '/'\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 mq_config_load(mq_config *c, int argc, char **argv)
 {
@@ -401,9 +569,11 @@ mq_config_load(mq_config *c, int argc, char **argv)
 		c->listen[0].port = 1883;
 		c->nlisten = 1;
 	}
-	for (unsigned i = 0; i < c->nlisten; i++)
-		if (c->listen[i].max_clients == 0)
-			c->listen[i].max_clients = c->max_clients;
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		rc = listen_defaults(c, &c->listen[i]);
+		if (rc != 0)
+			return rc;
+	}
 	if (c->max_inflight == 0 || c->max_inflight > 65535)
 		c->max_inflight = 65535;
 	if (c->max_awaiting_rel > 65535)
@@ -428,5 +598,11 @@ mq_config_fini(mq_config *c)
 	free(c->acl_file);
 	free(c->cluster_nats);
 	free(c->persistence_dir);
+	free(c->certfile);
+	free(c->keyfile);
+	free(c->cafile);
+	free(c->ciphers);
+	free(c->ws_path);
+	free(c->ws_origins);
 	memset(c, 0, sizeof(*c));
 }

@@ -12,11 +12,37 @@
 
 #define MQ_MAX_LISTENERS 16
 
-struct mq_listen {
-	char     addr[64]; /* numeric IPv4/IPv6 address */
-	uint16_t port;     /* 0: any free port */
-	uint32_t max_clients;
+/* What a listener speaks: MQTT over TCP, TLS, WebSocket, or both. */
+enum mq_listen_kind {
+	MQ_LISTEN_TCP,
+	MQ_LISTEN_SSL,
+	MQ_LISTEN_WS,
+	MQ_LISTEN_WSS,
 };
+
+#define MQ_PATH_MAX 256
+
+/*
+ * One listener: "[KIND://][ADDR:]PORT[,OPT=VALUE]..." with KIND tcp (the
+ * default), ssl, ws or wss, and OPT one of max_clients, certfile,
+ * keyfile, cafile, require_certificate, use_identity_as_username, path.
+ * Options left out take the global keys of the same names
+ * (mq_config_load fills them in).
+ */
+struct mq_listen {
+	char     addr[64];     /* numeric IPv4/IPv6 address */
+	uint16_t port;         /* 0: any free port */
+	uint8_t  kind;         /* enum mq_listen_kind */
+	int8_t   require_cert; /* -1: the global require_certificate */
+	int8_t   identity;     /* -1: the global use_identity_as_username */
+	uint32_t max_clients;
+	char     certfile[MQ_PATH_MAX], keyfile[MQ_PATH_MAX];
+	char     cafile[MQ_PATH_MAX];
+	char     path[128]; /* WebSocket request path */
+};
+
+/* "mqtt:tcp", "mqtt:ssl", "mqtt:ws", "mqtt:wss" (the API's names). */
+const char *mq_listen_protocol(unsigned kind);
 
 typedef struct mq_config {
 	char            *conf_file;
@@ -42,6 +68,12 @@ typedef struct mq_config {
 	uint32_t         auth_queue_max; /* pending checks before busy */
 	uint32_t         max_packet_size;
 	uint32_t         max_outbuf; /* bytes queued to one socket */
+	/* TLS and WebSocket listeners: defaults for the listener options */
+	char    *certfile, *keyfile, *cafile;
+	bool     require_certificate, use_identity_as_username;
+	char    *ciphers;    /* TLS 1.2 cipher list (1.3 uses OpenSSL's) */
+	char    *ws_path;    /* default /mqtt */
+	char    *ws_origins; /* comma-separated allowed Origins, NULL: any */
 	int              log_level;  /* MQ_LOG_* */
 	uint32_t         seg_clients, seg_sessions, seg_subscriptions;
 	uint32_t         seg_routes;
@@ -78,7 +110,8 @@ void mq_config_fini(mq_config *cfg);
 #define MQ_FD_RESERVE 64
 uint32_t mq_config_fd_clients(void);
 
-/* Parses "[ADDR:]PORT[,max_clients=N]" into l (max_clients preset). */
+/* Parses a listener spec (see struct mq_listen) into l; l's max_clients
+ * is kept unless the spec sets it. */
 int mq_config_parse_listen(struct mq_listen *l, const char *s);
 
 #endif

@@ -36,7 +36,9 @@
 struct mq_connreq {
 	mq_msg     *will; /* until the session takes it */
 	const char *id;
+	const char *user; /* NULL: none; the CN on an identity listener */
 	uint16_t    id_len;
+	uint16_t    user_len;
 	bool        assigned; /* the server made the id up */
 	bool        clean;    /* Clean Session / Clean Start */
 	uint8_t     level;
@@ -160,17 +162,36 @@ decode_will(struct mq_connreq *rq, const struct mq_connect *k)
 		free(fw);
 }
 
-static void
-decode_user(mq_conn *c, const struct mq_connect *k)
+/*
+ * The username: the packet's or, on a use_identity_as_username listener,
+ * the client certificate's CN, so that the auth chain, the ACL and the
+ * segment all see the CN.  Refuses such a client without a certificate.
+ */
+static enum mq_hs
+decode_user(mq_conn *c, const struct mq_connect *k, struct mq_connreq *rq)
 {
-	if (!k->has_username)
-		return;
-	c->username = malloc(k->username.len + 1u);
+	mq_str name = k->username;
+	char   p[64];
+	int    rc = mq__conn_identity(c, &name);
+
+	if (rc < 0) {
+		mq_info("connection %s: no client certificate to take the "
+		        "username from",
+		    mq__peer_str(c, p, sizeof(p)));
+		return mq__connect_refuse(
+		    c, MQ_CONNACK_NOT_AUTHORIZED, 0, MQ_HS_REFUSED);
+	}
+	if (rc == 0 && !k->has_username)
+		return MQ_HS_OK;
+	rq->user = name.ptr;
+	rq->user_len = name.len;
+	c->username = malloc(name.len + 1u);
 	if (c->username == NULL)
-		return;
-	memcpy(c->username, k->username.ptr, k->username.len);
-	c->username[k->username.len] = 0;
-	c->username_len = k->username.len;
+		return MQ_HS_OK;
+	memcpy(c->username, name.ptr, name.len);
+	c->username[name.len] = 0;
+	c->username_len = name.len;
+	return MQ_HS_OK;
 }
 
 /*
@@ -223,7 +244,8 @@ connect_decode(mq_conn *c, const mq_packet *pkt, struct mq_connreq *rq)
 		rq->max_packet_size = pkt->props.max_packet_size;
 		rq->topic_alias_max = pkt->props.topic_alias_max;
 	}
-	decode_user(c, k);
+	if (decode_user(c, k, rq) != MQ_HS_OK)
+		return MQ_HS_REFUSED;
 	decode_will(rq, k);
 	return MQ_HS_OK;
 }
@@ -253,6 +275,8 @@ connreq_save(struct mq_connreq *rq)
 	*s = *rq;
 	memcpy(s->own, rq->id, rq->id_len);
 	s->id = s->own;
+	s->user = NULL; /* judged already; it pointed into the packet */
+	s->user_len = 0;
 	rq->will = NULL; /* the copy has it now */
 	return s;
 }
@@ -491,9 +515,9 @@ mq__on_connect(mq_conn *c, const mq_packet *pkt)
 	hs = connect_decode(c, pkt, &rq);
 	if (hs == MQ_HS_OK && c->b->plugins != NULL)
 		r = mq_plugins_authenticate_begin(c->b->plugins, rq.id,
-		    rq.id_len, k->has_username ? k->username.ptr : NULL,
-		    k->username.len, k->has_password ? k->password.ptr : NULL,
-		    k->password.len, c->b->authq != NULL ? &ck : NULL);
+		    rq.id_len, rq.user, rq.user_len,
+		    k->has_password ? k->password.ptr : NULL, k->password.len,
+		    c->b->authq != NULL ? &ck : NULL);
 	if (hs == MQ_HS_OK && r == MQ_AUTH_PENDING)
 		hs = connect_park(c, &rq, ck);
 	else if (hs == MQ_HS_OK)

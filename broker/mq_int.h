@@ -19,7 +19,9 @@
 #include "broker/mq_hash.h"
 #include "broker/mq_log.h"
 #include "broker/mq_timer.h"
+#include "broker/mq_transport.h"
 #include "broker/mq_trie.h"
+#include "broker/mq_ws_http.h"
 #include "collector/col.h"
 
 #define container_of(p, type, member)                                         \
@@ -105,6 +107,8 @@ struct mq_buf {
 
 struct mq_listener {
 	uint8_t  kind;
+	uint8_t  proto;    /* enum mq_listen_kind */
+	bool     identity; /* use_identity_as_username */
 	int      fd;
 	uint32_t idx;
 	uint32_t max_clients;
@@ -112,6 +116,10 @@ struct mq_listener {
 	col_ref  col;
 	uint16_t port;
 	char     name[80];
+	/* TLS / WebSocket under its connections (mq_transport.h) */
+	struct mq_tls_ctx    *tls;
+	struct mq_ws_http_cfg ws;
+	struct mq_xport_cfg   xcfg;
 };
 
 /*
@@ -136,6 +144,7 @@ struct mq_conn {
 	uint16_t      keepalive;
 	uint16_t      username_len;
 	mq_broker    *b;
+	mq_xport     *x; /* TLS / WebSocket; NULL: plain TCP */
 	mq_session   *s;
 	char         *username; /* NULL when absent */
 	mq_msg       *will;     /* qos and retain inside */
@@ -523,6 +532,12 @@ void mq__conn_pending(mq_conn *c);
 /* Re-arms c's epoll events for its state (MQ_CS_AUTH: hang-up only). */
 void mq__conn_watch(mq_conn *c);
 void mq__flush_all(mq_broker *b);
+/* On a use_identity_as_username listener: 1 and the client
+ * certificate's CN in *name, or -1 when there is none; 0 elsewhere. */
+int mq__conn_identity(const mq_conn *c, mq_str *name);
+/* Last words (pending output, WebSocket close, TLS close_notify) and
+ * close(2); once, from mq__conn_free. */
+void mq__conn_release(mq_conn *c);
 
 /* mq_cluster.c: the hooks, called only when registered. */
 void mq__cluster_route(mq_broker *b, const struct mq_sub *sub, bool added);

@@ -14,6 +14,7 @@
 #include "broker/mq_authq.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
+#include "broker/mq_tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -78,12 +79,51 @@ mq__conn_watch(mq_conn *c)
 		conn_mod(c, c->want_out);
 }
 
+static void
+out_drained(mq_conn *c)
+{
+	free(c->out.p);
+	memset(&c->out, 0, sizeof(c->out));
+}
+
+/* flush() through a transport: one write call per flush, as for TCP. */
+static void
+flush_x(mq_conn *c)
+{
+	struct mq_buf *o = &c->out;
+
+	for (;;) {
+		ssize_t n
+		    = mq_xport_write(c->x, o->p + o->off, o->len - o->off);
+
+		if (n == -EAGAIN) {
+			want_out(c, true);
+			return;
+		}
+		if (n < 0) {
+			mq_debug("write(%d): %s", c->fd, mq_xport_error(c->x));
+			mq__conn_close(c, SHM_SHUT_ERROR);
+			return;
+		}
+		o->off += (uint32_t) n;
+		if (n == 0 || o->off == o->len)
+			break;
+	}
+	if (o->off == o->len)
+		out_drained(c);
+	want_out(c, mq_xport_want_out(c->x));
+}
+
 /* Writes what c has queued; arms EPOLLOUT only if the kernel is full. */
 static void
 flush(mq_conn *c)
 {
 	struct mq_buf *o = &c->out;
 
+	if (c->x != NULL && c->fd >= 0) {
+		flush_x(c);
+		return;
+	}
 	while (o->off < o->len) {
 		ssize_t n;
 
@@ -106,8 +146,7 @@ flush(mq_conn *c)
 		return;
 	}
 	/* Drained: give the memory back, idle connections hold none. */
-	free(o->p);
-	memset(o, 0, sizeof(*o));
+	out_drained(c);
 	if (c->fd >= 0)
 		want_out(c, false);
 }
@@ -126,6 +165,92 @@ mq__flush_all(mq_broker *b)
 	}
 }
 
+/* Why a transport's connection ends. */
+static void
+xport_readable(mq_conn *c)
+{
+	int  rc = mq_xport_read(c->x, rbuf, sizeof(rbuf));
+	char p[64];
+
+	if (rc == 0) {
+		/* a handshake step or a pong to send */
+		if (c->state != MQ_CS_CLOSING && mq_xport_want_out(c->x))
+			mq__conn_pending(c);
+		return;
+	}
+	if (c->state == MQ_CS_CLOSING)
+		return;
+	if (rc == -EPROTO)
+		mq_info("connection %s (%s): %s",
+		    mq__peer_str(c, p, sizeof(p)),
+		    mq_listen_protocol(c->b->listeners[c->listener].proto),
+		    mq_xport_error(c->x));
+	else
+		mq_debug("connection %s: %s", mq__peer_str(c, p, sizeof(p)),
+		    mq_xport_error(c->x));
+	mq__conn_close(c,
+	    rc == -EPIPE        ? SHM_SHUT_CLOSED
+	        : rc == -EPROTO ? SHM_SHUT_MALFORMED
+	                        : SHM_SHUT_ERROR);
+}
+
+int
+mq__conn_identity(const mq_conn *c, mq_str *name)
+{
+	const char *cn;
+	size_t      n;
+
+	if (c->x == NULL || c->listener >= c->b->nlisteners
+	    || !c->b->listeners[c->listener].identity)
+		return 0;
+	cn = mq_xport_identity(c->x);
+	if (cn == NULL || (n = strlen(cn)) == 0 || n > 65535)
+		return -1;
+	name->ptr = cn;
+	name->len = (uint16_t) n;
+	return 1;
+}
+
+/* WebSocket close code for a close reason (RFC 6455 7.4.1). */
+static uint16_t
+ws_code(const mq_conn *c)
+{
+	if (c->b->stop)
+		return 1001; /* going away */
+	if (c->why == SHM_SHUT_MALFORMED)
+		return 1002;
+	if (c->why == SHM_SHUT_ERROR || c->why == SHM_SHUT_SLOW_CONSUMER)
+		return 1011;
+	if (c->why == SHM_SHUT_KICKED || c->why == SHM_SHUT_TAKEOVER
+	    || c->why == SHM_SHUT_AUTH_FAILED)
+		return 1008;
+	return 1000;
+}
+
+void
+mq__conn_release(mq_conn *c)
+{
+	mq_broker *b = c->b;
+
+	if (c->fd < 0)
+		return;
+	/* Last words (a refusing CONNACK): one try, no waiting. */
+	if (c->x != NULL) {
+		if (c->out.len > c->out.off)
+			(void) mq_xport_write(c->x, c->out.p + c->out.off,
+			    c->out.len - c->out.off);
+		mq_xport_bye(c->x, ws_code(c), NULL);
+		mq_xport_free(&c->x);
+	} else if (c->out.len > c->out.off) {
+		ssize_t w = write(
+		    c->fd, c->out.p + c->out.off, c->out.len - c->out.off);
+		if (w > 0)
+			b->metrics[SHM_M_BYTES_SENT] += (uint64_t) w;
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
 static void
 conn_readable(mq_conn *c)
 {
@@ -133,6 +258,10 @@ conn_readable(mq_conn *c)
 
 	if (c->state == MQ_CS_CLOSING)
 		return;
+	if (c->x != NULL) {
+		xport_readable(c);
+		return;
+	}
 	n = read(c->fd, rbuf, sizeof(rbuf));
 	if (n > 0) {
 		c->b->metrics[SHM_M_BYTES_RECEIVED] += (uint64_t) n;
@@ -191,6 +320,11 @@ accept_one(mq_broker *b, struct mq_listener *l, int fd,
 	}
 	mq__conn_init(c, b, fd, l->idx);
 	c->peer = *peer;
+	if (l->proto != MQ_LISTEN_TCP
+	    && mq_xport_new(&c->x, c, fd, &l->xcfg) != 0) {
+		mq_err("listener %s: no memory for a connection", l->name);
+		mq__conn_close(c, SHM_SHUT_ERROR);
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev.events = EPOLLIN;
 	ev.data.ptr = c;
@@ -302,6 +436,24 @@ listener_open(mq_broker *b, const struct mq_listen *cfg)
 		return -e;
 	}
 	l->kind = MQ_K_LISTENER;
+	l->proto = cfg->kind;
+	l->identity = cfg->identity > 0;
+	if (cfg->kind == MQ_LISTEN_SSL || cfg->kind == MQ_LISTEN_WSS) {
+		int rc = mq_tls_ctx_new(
+		    &l->tls, cfg, b->cfg->ciphers, cfg->kind == MQ_LISTEN_WSS);
+
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
+		l->xcfg.tls = l->tls;
+	}
+	if (cfg->kind == MQ_LISTEN_WS || cfg->kind == MQ_LISTEN_WSS) {
+		l->ws.path = cfg->path;
+		l->ws.origins = b->cfg->ws_origins;
+		l->xcfg.ws = &l->ws;
+		l->xcfg.max_frame = b->cfg->max_packet_size;
+	}
 	l->fd = fd;
 	l->idx = b->nlisteners;
 	l->max_clients = cfg->max_clients;
@@ -316,11 +468,11 @@ listener_open(mq_broker *b, const struct mq_listen *cfg)
 		return -errno;
 	}
 	if (b->col != NULL)
-		l->col = col_listener_add(
-		    b->col, "mqtt:tcp", l->name, 1, l->max_clients);
+		l->col = col_listener_add(b->col, mq_listen_protocol(l->proto),
+		    l->name, 1, l->max_clients);
 	b->nlisteners++;
-	mq_info("listening on %s (mqtt:tcp, max_clients %u)", l->name,
-	    l->max_clients);
+	mq_info("listening on %s (%s, max_clients %u)", l->name,
+	    mq_listen_protocol(l->proto), l->max_clients);
 	return 0;
 }
 
@@ -363,9 +515,15 @@ signal_event(mq_broker *b, struct sigsrc *s)
 
 	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			mq_info("SIGHUP: reloading plugin files");
+			mq_info("SIGHUP: reloading plugin files and TLS "
+			        "certificates");
 			if (b->plugins != NULL)
 				mq_plugins_reload(b->plugins);
+			/* new connections get the new certificate, those up
+			 * keep theirs */
+			for (unsigned i = 0; i < b->nlisteners; i++)
+				if (b->listeners[i].tls != NULL)
+					mq_tls_ctx_reload(b->listeners[i].tls);
 		} else {
 			mq_info("signal %u: shutting down", si.ssi_signo);
 			b->stop = true;
@@ -599,8 +757,10 @@ mq_broker_run(mq_broker *b)
 	 * waits for the checks that are running. */
 	mq_authq_free(&b->authq);
 	mq__ctl_close(b);
-	for (unsigned i = 0; i < b->nlisteners; i++)
+	for (unsigned i = 0; i < b->nlisteners; i++) {
 		close(b->listeners[i].fd);
+		mq_tls_ctx_free(&b->listeners[i].tls);
+	}
 	if (sig.fd >= 0)
 		close(sig.fd);
 	close(b->epfd);

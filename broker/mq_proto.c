@@ -1045,16 +1045,7 @@ mq__conn_free(mq_conn *c)
 			}
 		}
 	}
-	if (c->fd >= 0) {
-		/* Last words (a refusing CONNACK): one try, no waiting. */
-		if (c->out.len > c->out.off) {
-			ssize_t w = write(c->fd, c->out.p + c->out.off,
-			    c->out.len - c->out.off);
-			if (w > 0)
-				b->metrics[SHM_M_BYTES_SENT] += (uint64_t) w;
-		}
-		close(c->fd);
-	}
+	mq__conn_release(c);
 	mq_timer_cancel(&b->timers, &c->ka);
 	mq__connect_cancel(c);
 	if (c->acks_waiting != 0)
