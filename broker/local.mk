@@ -41,7 +41,7 @@ EXTRA_DIST += broker/mqttd.conf.example
 MQ_TESTS = tests/unit/test_mq_codec tests/unit/test_mq_trie \
 	tests/unit/test_mq_broker tests/unit/test_mq_config \
 	tests/unit/test_mq_codec5 tests/unit/test_mq_plugins \
-	tests/unit/test_mq_store_rec
+	tests/unit/test_mq_store_rec tests/unit/test_mq_ws_http
 check_PROGRAMS += $(MQ_TESTS)
 TESTS += $(MQ_TESTS)
 tests_unit_test_mq_codec_SOURCES = tests/unit/test_mq_codec.c
@@ -52,6 +52,8 @@ tests_unit_test_mq_trie_SOURCES = tests/unit/test_mq_trie.c
 tests_unit_test_mq_trie_LDADD = libmq.a
 tests_unit_test_mq_config_SOURCES = tests/unit/test_mq_config.c
 tests_unit_test_mq_config_LDADD = libmq.a
+tests_unit_test_mq_ws_http_SOURCES = tests/unit/test_mq_ws_http.c
+tests_unit_test_mq_ws_http_LDADD = libmq.a $(OPENSSL_LIBS)
 tests_unit_test_mq_broker_SOURCES = tests/unit/test_mq_broker.c
 tests_unit_test_mq_broker_LDADD = $(MQ_LIBS)
 tests_unit_test_mq_plugins_SOURCES = tests/unit/test_mq_plugins.c

@@ -26,6 +26,9 @@ class Run:
     def __init__(self, **env):
         self.state = tempfile.mkdtemp(prefix="mqttd-run-")
         self.ports = {"MQTTD_MQTT_PORT": free_port(),
+                      "MQTTD_MQTTS_PORT": free_port(),
+                      "MQTTD_WS_PORT": free_port(),
+                      "MQTTD_WSS_PORT": free_port(),
                       "MQTTD_HTTP_PORT": free_port(),
                       "MQTTD_HTTPS_PORT": free_port()}
         e = dict(os.environ)
@@ -351,3 +354,78 @@ def test_restarts_back_off(run):
         assert f"mqttd: next start in {want} s" in r.stderr(), r.stderr()
     assert r.proc.poll() is None
     stop_and_check(r, signal.SIGTERM)
+    procs = r.processes()
+    pid = [p for p, c in procs.items()
+           if (c.startswith(os.path.join(BUILDDIR, "mqttd") + " ")
+               if victim == "mqttd" else c.startswith("nginx: master"))]
+    assert len(pid) == 1, procs
+    os.kill(pid[0], signal.SIGKILL)
+    rc = r.proc.wait(timeout=15)
+    assert rc == 1
+    assert f"{victim} exited" in r.stderr()
+    time.sleep(0.2)
+    left = {p: c for p, c in r.processes().items() if p != r.proc.pid}
+    assert not left, left
+
+
+def test_four_mqtt_listeners_with_the_fronts_certificate(run):
+    """./dev run opens mqtt:tcp, mqtt:ssl, mqtt:ws and mqtt:wss, TLS with
+    the certificate nginx uses; the API lists them (and /metrics), and
+    clients on each are counted on their own listener."""
+    import paho.mqtt.client as mqtt
+    r = run()
+    r.wait_up()
+    err = r.stderr()
+    p = r.ports
+    cert = os.path.join(r.state, "tls", "cert.pem")
+    for url in (f"mqtts://127.0.0.1:{p['MQTTD_MQTTS_PORT']}",
+                f"ws://127.0.0.1:{p['MQTTD_WS_PORT']}/mqtt",
+                f"wss://127.0.0.1:{p['MQTTD_WSS_PORT']}/mqtt"):
+        assert url in err, err
+    sub = subprocess.Popen(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p",
+         str(p["MQTTD_MQTTS_PORT"]), "--cafile", cert, "-t", "dr/1",
+         "-C", "1", "-W", "10"], stdout=subprocess.PIPE, text=True)
+    clients = []
+    for port, tls in ((p["MQTTD_WS_PORT"], False),
+                      (p["MQTTD_WSS_PORT"], True)):
+        c = mqtt.Client(client_id="dr-%d" % port, transport="websockets")
+        if tls:
+            c.tls_set(ca_certs=cert)
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        clients.append(c)
+    want = {"mqtt:tcp": (p["MQTTD_MQTT_PORT"], 0),
+            "mqtt:ssl": (p["MQTTD_MQTTS_PORT"], 1),
+            "mqtt:ws": (p["MQTTD_WS_PORT"], 1),
+            "mqtt:wss": (p["MQTTD_WSS_PORT"], 1)}
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            st, body = r.get("/api/v2/monitoring/listeners")
+            assert st == 200, body
+            rows = {x["protocol"]: x for x in body["result"][r.node]
+                    if x["protocol"].startswith("mqtt:")
+                    and x["protocol"] != "mqtt:api"}
+            got = {k: (int(v["listen"].rsplit(":", 1)[1]),
+                       v["current_clients"]) for k, v in rows.items()}
+            if got == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert got == want
+        clients[1].publish("dr/1", b"through-wss", qos=1).wait_for_publish()
+        out, _ = sub.communicate(timeout=15)
+        assert out.strip() == "through-wss"
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{p['MQTTD_HTTP_PORT']}/metrics")
+        req.add_header("Authorization", "Basic " + base64.b64encode(
+            b"admin:public").decode())
+        with urllib.request.urlopen(req, timeout=10) as m:
+            text = m.read().decode()
+        for proto in want:
+            assert 'protocol="%s"' % proto in text
+    finally:
+        sub.kill()
+        for c in clients:
+            c.loop_stop()
+            c.disconnect()

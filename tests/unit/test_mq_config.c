@@ -104,8 +104,60 @@ T_TEST(bad_input)
 	mq_config_fini(&c);
 }
 
+T_TEST(listener_kinds)
+{
+	struct mq_listen l = { .max_clients = 0 };
+	char            *argv[] = { (char *) "mqttd", (char *) "--listener",
+		           (char *) "wss://0.0.0.0:8084,path=/ws,require_certificate=1",
+		           (char *) "--listen", (char *) "ws://8083",
+		           (char *) "--certfile", (char *) "/c.pem", (char *) "--keyfile",
+		           (char *) "/k.pem", (char *) "--cafile", (char *) "/ca.pem",
+		           NULL };
+	char            *bad[] = { (char *) "mqttd", (char *) "--listen",
+		           (char *) "ssl://8883", NULL };
+	mq_config        c;
+
+	T_EQ(mq_config_parse_listen(&l,
+	         "ssl://[::1]:8883,certfile=/a:b,"
+	         "keyfile=/k,max_clients=9"),
+	    0);
+	T_EQ(l.kind, MQ_LISTEN_SSL);
+	T_STREQ(l.addr, "::1");
+	T_EQ(l.port, 8883);
+	T_STREQ(l.certfile, "/a:b");
+	T_STREQ(l.keyfile, "/k");
+	T_EQ(l.max_clients, 9);
+	T_EQ(l.require_cert, -1);
+	T_EQ(mq_config_parse_listen(&l, "ws://1883,path=mqtt"), -EINVAL);
+	T_EQ(mq_config_parse_listen(&l, "ws://1883,path="), -EINVAL);
+	T_EQ(mq_config_parse_listen(&l, "wss://1883,bogus=1"), -EINVAL);
+	T_EQ(mq_config_parse_listen(&l, "quic://1883"), -EINVAL);
+	T_EQ(
+	    mq_config_parse_listen(&l, "ssl://1,use_identity_as_username=yes"),
+	    -EINVAL);
+	T_STREQ(mq_listen_protocol(MQ_LISTEN_WSS), "mqtt:wss");
+	T_STREQ(mq_listen_protocol(MQ_LISTEN_TCP), "mqtt:tcp");
+
+	T_EQ(mq_config_load(&c, 11, argv), 0);
+	T_EQ(c.nlisten, 2);
+	T_EQ(c.listen[0].kind, MQ_LISTEN_WSS);
+	T_STREQ(c.listen[0].path, "/ws");
+	T_STREQ(c.listen[0].certfile, "/c.pem");
+	T_STREQ(c.listen[0].cafile, "/ca.pem");
+	T_EQ(c.listen[0].require_cert, 1);
+	T_EQ(c.listen[0].identity, 0);
+	T_EQ(c.listen[1].kind, MQ_LISTEN_WS);
+	T_STREQ(c.listen[1].path, "/mqtt"); /* the default */
+	T_EQ(c.listen[1].max_clients, c.max_clients);
+	mq_config_fini(&c);
+	/* a TLS listener without certificate and key is refused */
+	T_EQ(mq_config_load(&c, 3, bad), -EINVAL);
+	mq_config_fini(&c);
+}
+
 static const struct t_case cases[] = {
 	T_ENTRY(listen_specs),
+	T_ENTRY(listener_kinds),
 	T_ENTRY(defaults),
 	T_ENTRY(flags_over_file),
 	T_ENTRY(bad_input),
