@@ -29,7 +29,7 @@ struct mq_ws {
 	uint8_t                 op;   /* opcode of the frame being read */
 	bool                    text; /* a text frame came: refused */
 	uint8_t                *head; /* the upgrade request so far */
-	uint32_t                head_len, head_cap;
+	size_t                  head_len, head_cap;
 	const uint8_t          *in; /* bytes being fed to wslay */
 	size_t                  in_len, in_off;
 	uint8_t                *tx; /* bytes waiting for io.send */
@@ -37,25 +37,37 @@ struct mq_ws {
 	bool                    nomem;
 };
 
+/* Appends p[0..n) to a buffer that doubles as needed (from min). */
+static int
+buf_add(uint8_t **buf, size_t *len, size_t *cap, size_t min, const void *p,
+    size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (*cap - *len < n) {
+		size_t   c = *cap ? *cap : min;
+		uint8_t *q;
+
+		while (c < *len + n)
+			c *= 2;
+		q = realloc(*buf, c);
+		if (q == NULL)
+			return -ENOMEM;
+		*buf = q;
+		*cap = c;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	return 0;
+}
+
 static int
 tx_add(mq_ws *w, const uint8_t *p, size_t n)
 {
-	if (w->tx_cap - w->tx_len < n) {
-		size_t   cap = w->tx_cap ? w->tx_cap : 512;
-		uint8_t *q;
-
-		while (cap < w->tx_len + n)
-			cap *= 2;
-		q = realloc(w->tx, cap);
-		if (q == NULL) {
-			w->nomem = true;
-			return -ENOMEM;
-		}
-		w->tx = q;
-		w->tx_cap = cap;
+	if (buf_add(&w->tx, &w->tx_len, &w->tx_cap, 512, p, n) != 0) {
+		w->nomem = true;
+		return -ENOMEM;
 	}
-	memcpy(w->tx + w->tx_len, p, n);
-	w->tx_len += n;
 	return 0;
 }
 
@@ -263,22 +275,11 @@ upgrade(mq_ws *w, const uint8_t *p, size_t n, const char **why)
 
 	if (take > n)
 		take = n;
-	if (w->head_cap - w->head_len < take) {
-		uint32_t cap = w->head_cap ? w->head_cap : 1024;
-		uint8_t *q;
-
-		while (cap < w->head_len + take)
-			cap *= 2;
-		q = realloc(w->head, cap);
-		if (q == NULL) {
-			*why = "out of memory";
-			return -ENOMEM;
-		}
-		w->head = q;
-		w->head_cap = cap;
+	if (buf_add(&w->head, &w->head_len, &w->head_cap, 1024, p, take)
+	    != 0) {
+		*why = "out of memory";
+		return -ENOMEM;
 	}
-	memcpy(w->head + w->head_len, p, take);
-	w->head_len += (uint32_t) take;
 	r = mq_ws_http_parse(w->head, w->head_len, &w->cfg, &req);
 	if (r == 0)
 		return 0;

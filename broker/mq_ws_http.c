@@ -54,27 +54,36 @@ tchar(uint8_t ch)
 	    || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-/* Whether a comma-separated list (OWS trimmed, empty elements skipped)
- * holds want, case-insensitively. */
+/* The next element of a comma-separated list, OWS trimmed, empty ones
+ * skipped: [*s, *e) from *i on; false at the end. */
+static bool
+list_next(const uint8_t *v, size_t n, size_t *i, size_t *s, size_t *e)
+{
+	while (*i < n) {
+		while (
+		    *i < n && (v[*i] == ' ' || v[*i] == '\t' || v[*i] == ','))
+			(*i)++;
+		*s = *i;
+		while (*i < n && v[*i] != ',')
+			(*i)++;
+		*e = *i;
+		while (*e > *s && (v[*e - 1] == ' ' || v[*e - 1] == '\t'))
+			(*e)--;
+		if (*e > *s)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the list holds want, case-insensitively. */
 static bool
 list_has(const uint8_t *v, size_t n, const char *want)
 {
-	size_t i = 0;
+	size_t i = 0, s, e;
 
-	while (i < n) {
-		size_t s, e;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e > s && ieq(v + s, e - s, want))
+	while (list_next(v, n, &i, &s, &e))
+		if (ieq(v + s, e - s, want))
 			return true;
-	}
 	return false;
 }
 
@@ -83,24 +92,13 @@ static const char *
 pick_subprotocol(const uint8_t *v, size_t n)
 {
 	static const char *const ours[] = { "mqtt", "mqttv3.1" };
-	size_t                   i = 0;
+	size_t                   i = 0, s, e;
 
-	while (i < n) {
-		size_t s, e;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		for (size_t k = 0; e > s && k < 2; k++)
+	while (list_next(v, n, &i, &s, &e))
+		for (size_t k = 0; k < 2; k++)
 			if (e - s == strlen(ours[k])
 			    && !memcmp(v + s, ours[k], e - s))
 				return ours[k];
-	}
 	return NULL;
 }
 
