@@ -17,7 +17,13 @@
  *   idle  --port P --conns N --pid BROKER_PID [--shm PATH]
  *         Broker memory per idle connection (RssAnon of the broker, and
  *         the allocated blocks of its segment file if given).
+ *   handshakes --port P [--conns N] [--seconds S] [--pid PID]
+ *         new connections per second: N at a time, each through its
+ *         transport's handshake (TLS: full, no resumption), CONNECT,
+ *         CONNACK, DISCONNECT, close.
  *   probe --port P [--timeout S]   waits until the broker answers CONNECT
+ * --transport tcp|tls|ws|wss (run, handshakes): MQTT over TCP (default),
+ *         TLS, WebSocket (--path, /mqtt) or WebSocket over TLS.
  *   freeport                       prints a free TCP port on 127.0.0.1
  *
  * Every payload carries (publisher, sequence number, send time); each
@@ -29,6 +35,7 @@
 #include "config.h"
 
 #include "bench/lg_pkt.h"
+#include "bench/lg_x.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,7 +64,7 @@
 #define NS          1000000000ull
 
 enum role { R_PUB, R_SUB, R_IDLE };
-enum cstate { C_CONNECTING, C_CONNACK, C_SUBACK, C_READY };
+enum cstate { C_CONNECTING, C_XSTART, C_CONNACK, C_SUBACK, C_READY };
 
 struct buf {
 	uint8_t *p;
@@ -65,12 +72,13 @@ struct buf {
 };
 
 struct conn {
-	int         fd;
-	enum role   role;
-	enum cstate st;
-	int         idx; /* within its role */
-	bool        want_out, dirty;
-	struct buf  in, out;
+	int          fd;
+	enum role    role;
+	enum cstate  st;
+	int          idx; /* within its role */
+	bool         want_out, dirty;
+	struct buf   in, out;
+	struct lg_x *x; /* TLS / WebSocket (--transport); NULL: TCP */
 };
 
 struct pub {
@@ -95,7 +103,8 @@ static struct {
 	double      rate, warmup, seconds, timeout;
 	long        tick_us;
 	pid_t       pid;
-	const char *shm, *filter;
+	const char *shm, *filter, *path;
+	int         mode; /* enum lg_x_mode */
 
 	/* state */
 	int           ep, tfd, nconns, opened, opening, ready;
@@ -256,8 +265,13 @@ flush(struct conn *c)
 {
 	struct buf *b = &c->out;
 
+	if (c->x != NULL && b->off == b->len && lg_x_pending_out(c->x)
+	    && lg_x_write(c->x, NULL, 0) < 0 && errno != EAGAIN)
+		fail("write(%s): %s", conn_name(c), strerror(errno));
 	while (b->off < b->len) {
-		ssize_t n = write(c->fd, b->p + b->off, b->len - b->off);
+		ssize_t n = c->x
+		    ? lg_x_write(c->x, b->p + b->off, b->len - b->off)
+		    : write(c->fd, b->p + b->off, b->len - b->off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -269,7 +283,7 @@ flush(struct conn *c)
 	}
 	if (b->off == b->len)
 		b->off = b->len = 0;
-	set_events(c, b->len > 0);
+	set_events(c, b->len > 0 || (c->x && lg_x_pending_out(c->x)));
 }
 
 static void
@@ -315,10 +329,12 @@ open_more(void)
 	}
 }
 
+static void send_connect(struct conn *c);
+static void x_start(struct conn *c);
+
 static void
 connected(struct conn *c)
 {
-	char      id[48];
 	int       err = 0;
 	socklen_t len = sizeof(err);
 
@@ -327,6 +343,38 @@ connected(struct conn *c)
 	if (err)
 		fail("connect(%s to 127.0.0.1:%d): %s", conn_name(c), g.port,
 		    strerror(err));
+	if (g.mode != LG_TCP) {
+		c->x = lg_x_new(g.mode, c->fd);
+		if (c->x == NULL)
+			fail("out of memory");
+		c->st = C_XSTART;
+		x_start(c);
+		return;
+	}
+	send_connect(c);
+}
+
+/* TLS handshake, WebSocket upgrade: then CONNECT. */
+static void
+x_start(struct conn *c)
+{
+	bool out;
+	int  r = lg_x_start(c->x, &out);
+
+	if (r < 0)
+		fail("%s: transport handshake failed", conn_name(c));
+	if (r == 0) {
+		set_events(c, out);
+		return;
+	}
+	send_connect(c);
+}
+
+static void
+send_connect(struct conn *c)
+{
+	char id[48];
+
 	snprintf(id, sizeof(id), "lg%d-%s", (int) getpid(), conn_name(c));
 	c->out.len += lg_connect(out_reserve(c, lg_connect_size(id)), id, 60);
 	c->st = C_CONNACK;
@@ -485,9 +533,11 @@ on_readable(struct conn *c)
 	ssize_t     n;
 	long        total;
 
+again:
 	if (b->len == b->cap)
 		fail("%s: packet larger than %zu bytes", conn_name(c), b->cap);
-	n = read(c->fd, b->p + b->len, b->cap - b->len);
+	n = c->x ? lg_x_read(c->x, b->p + b->len, b->cap - b->len)
+	         : read(c->fd, b->p + b->len, b->cap - b->len);
 	if (n == 0)
 		fail("%s: the broker closed the connection", conn_name(c));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -505,6 +555,11 @@ on_readable(struct conn *c)
 		fail("%s: malformed remaining length", conn_name(c));
 	memmove(b->p, b->p + off, b->len - off);
 	b->len -= off;
+	/* TLS or WebSocket may hold more than one read returned */
+	if (c->x != NULL && lg_x_pending_in(c->x)) {
+		off = 0;
+		goto again;
+	}
 }
 
 static void
@@ -589,6 +644,10 @@ loop_once(int timeout_ms)
 		}
 		if (c->st == C_CONNECTING) {
 			connected(c);
+			continue;
+		}
+		if (c->st == C_XSTART) {
+			x_start(c);
 			continue;
 		}
 		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -749,9 +808,13 @@ disconnect_all(void)
 	for (int i = 0; i < g.nconns; i++) {
 		if (g.conns[i].fd < 0)
 			continue;
-		if (write(g.conns[i].fd, disconnect, 2) < 0) {
+		if ((g.conns[i].x ? lg_x_write(g.conns[i].x, disconnect, 2)
+		                  : write(g.conns[i].fd, disconnect, 2))
+		    < 0) {
 			/* best effort: the broker may be gone already */
 		}
+		lg_x_free(g.conns[i].x);
+		g.conns[i].x = NULL;
 		close(g.conns[i].fd);
 	}
 }
@@ -866,6 +929,168 @@ cmd_run(void)
 		    "window_blocked=%llu\n", (unsigned long long) g.blocked);
 	}
 	disconnect_all();
+	return 0;
+}
+
+/*
+ * handshakes: --conns N connections at a time, each opened, through its
+ * transport's handshake (TLS: a full ECDHE one, no session reuse), MQTT
+ * CONNECT and CONNACK, DISCONNECT and closed, then opened again.
+ */
+struct hs {
+	int          fd, st; /* 0 connecting, 1 transport, 2 CONNACK */
+	struct lg_x *x;
+	size_t       got;
+};
+
+static void
+hs_open(struct hs *h, int slot)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons((uint16_t) g.port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct epoll_event ev
+	    = { .events = EPOLLOUT, .data.u32 = (uint32_t) slot };
+	int one = 1;
+
+	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->fd < 0)
+		fail("socket: %s", strerror(errno));
+	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(h->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0
+	    && errno != EINPROGRESS)
+		fail("connect(127.0.0.1:%d): %s", g.port, strerror(errno));
+	h->st = 0;
+	h->got = 0;
+	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, h->fd, &ev) < 0)
+		fail("epoll_ctl(ADD): %s", strerror(errno));
+}
+
+static void
+hs_events(struct hs *h, int slot, bool out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0),
+		.data.u32 = (uint32_t) slot };
+
+	if (epoll_ctl(g.ep, EPOLL_CTL_MOD, h->fd, &ev) < 0)
+		fail("epoll_ctl(MOD): %s", strerror(errno));
+}
+
+/* Advances one connection; true when it completed a round. */
+static bool
+hs_step(struct hs *h, int slot, uint64_t *seq)
+{
+	static const uint8_t disconnect[2] = { 0xe0, 0 };
+	uint8_t              pkt[64], in[16];
+	char                 id[40];
+	bool                 out = false;
+	ssize_t              n;
+
+	if (h->st == 0) {
+		int       err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err)
+			fail("connect: %s", strerror(err));
+		h->x = lg_x_new(g.mode, h->fd);
+		h->st = 1;
+	}
+	if (h->st == 1) {
+		int r = h->x ? lg_x_start(h->x, &out) : 1;
+
+		if (r < 0)
+			fail("handshake failed");
+		if (r == 0) {
+			hs_events(h, slot, out);
+			return false;
+		}
+		snprintf(id, sizeof(id), "hs%d-%llu", (int) getpid(),
+		    (unsigned long long) (*seq)++);
+		n = (ssize_t) lg_connect(pkt, id, 60);
+		if ((h->x ? lg_x_write(h->x, pkt, (size_t) n)
+		          : write(h->fd, pkt, (size_t) n))
+		    != n)
+			fail("CONNECT not written at once");
+		h->st = 2;
+		hs_events(h, slot, false);
+	}
+	n = h->x ? lg_x_read(h->x, in, 4 - h->got)
+	         : read(h->fd, in, 4 - h->got);
+	if (n < 0 && errno == EAGAIN)
+		return false;
+	if (n <= 0)
+		fail("no CONNACK: %s", n ? strerror(errno) : "closed");
+	h->got += (size_t) n;
+	if (h->got < 4)
+		return false;
+	if ((h->x ? lg_x_write(h->x, disconnect, 2)
+	          : write(h->fd, disconnect, 2))
+	    < 0) {
+		/* best effort */
+	}
+	lg_x_free(h->x);
+	h->x = NULL;
+	close(h->fd);
+	hs_open(h, slot);
+	return true;
+}
+
+static int
+cmd_handshakes(void)
+{
+	int                n = g.nidle > 0 ? g.nidle : 8;
+	struct hs         *h = xcalloc((size_t) n, sizeof(*h));
+	uint64_t           seq = 0, done = 0, t0, t_start, t_end;
+	double             cpu0 = 0, bcpu0 = 0;
+	bool               measuring = false;
+	struct epoll_event evs[64];
+
+	g.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (g.ep < 0)
+		fail("epoll_create1: %s", strerror(errno));
+	for (int i = 0; i < n; i++)
+		hs_open(&h[i], i);
+	t0 = now_ns();
+	t_start = t0 + (uint64_t) (g.warmup * NS);
+	t_end = t_start + (uint64_t) (g.seconds * NS);
+	for (;;) {
+		uint64_t now = now_ns();
+		int      k;
+
+		if (!measuring && now >= t_start) {
+			measuring = true;
+			done = 0;
+			cpu0 = cpu_s();
+			bcpu0 = proc_cpu_s(g.pid);
+			t_start = now;
+			t_end = now + (uint64_t) (g.seconds * NS);
+		}
+		if (measuring && now >= t_end)
+			break;
+		k = epoll_wait(g.ep, evs, 64, 100);
+		if (k < 0 && errno != EINTR)
+			fail("epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < k; i++) {
+			int slot = (int) evs[i].data.u32;
+
+			if (hs_step(&h[slot], slot, &seq))
+				done++;
+		}
+	}
+	{
+		double secs = (double) (now_ns() - t_start) / NS;
+		double cpu = cpu_s() - cpu0, bcpu = proc_cpu_s(g.pid) - bcpu0;
+
+		printf("seconds=%.3f\n", secs);
+		printf("handshakes=%llu\n", (unsigned long long) done);
+		printf("handshakes_per_s=%.0f\n", (double) done / secs);
+		printf("gen_cpu_pct=%.1f\n", 100 * cpu / secs);
+		if (g.pid > 0)
+			printf("broker_cpu_pct=%.1f\n", 100 * bcpu / secs);
+	}
 	return 0;
 }
 
@@ -1006,6 +1231,10 @@ usage(void)
 	      "       mqttd-loadgen idle --port P --conns N --pid PID "
 	      "[--shm PATH]\n"
 	      "       mqttd-loadgen probe --port P [--timeout S]\n"
+	      "       mqttd-loadgen handshakes --port P [--conns N] "
+	      "[--seconds S] [--pid PID]\n"
+	      "       (run, handshakes: [--transport tcp|tls|ws|wss] "
+	      "[--path /mqtt])\n"
 	      "       mqttd-loadgen freeport\n",
 	    stderr);
 	exit(2);
@@ -1031,6 +1260,8 @@ main(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'i' },
 		{ "shm", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "transport", required_argument, NULL, 'x' },
+		{ "path", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd;
@@ -1090,6 +1321,15 @@ main(int argc, char **argv)
 		case 'T':
 			g.timeout = atof(optarg);
 			break;
+		case 'x':
+			g.mode = lg_x_mode_parse(optarg);
+			if (g.mode < 0)
+				fail(
+				    "--transport must be tcp, tls, ws or wss");
+			break;
+		case 'a':
+			g.path = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -1102,6 +1342,7 @@ main(int argc, char **argv)
 		fail("--tick-us must be 1..999999");
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
+	lg_x_init(g.mode, g.path);
 	if (strcmp(cmd, "freeport") == 0)
 		return cmd_freeport();
 	if (g.port <= 0 || g.port > 65535)
@@ -1112,5 +1353,7 @@ main(int argc, char **argv)
 		return cmd_idle();
 	if (strcmp(cmd, "probe") == 0)
 		return cmd_probe();
+	if (strcmp(cmd, "handshakes") == 0)
+		return cmd_handshakes();
 	usage();
 }
