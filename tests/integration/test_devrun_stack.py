@@ -413,7 +413,12 @@ def test_four_mqtt_listeners_with_the_fronts_certificate(run):
                 break
             time.sleep(0.1)
         assert got == want
-        clients[1].publish("dr/1", b"through-wss", qos=1).wait_for_publish()
+        # connected is not yet subscribed: publish until it has one
+        deadline = time.monotonic() + 10
+        while sub.poll() is None and time.monotonic() < deadline:
+            clients[1].publish("dr/1", b"through-wss",
+                               qos=1).wait_for_publish()
+            time.sleep(0.2)
         out, _ = sub.communicate(timeout=15)
         assert out.strip() == "through-wss"
         req = urllib.request.Request(
