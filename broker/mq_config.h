@@ -74,11 +74,11 @@ typedef struct mq_config {
 	char    *ciphers;    /* TLS 1.2 cipher list (1.3 uses OpenSSL's) */
 	char    *ws_path;    /* default /mqtt */
 	char    *ws_origins; /* comma-separated allowed Origins, NULL: any */
-	int              log_level;  /* MQ_LOG_* */
-	uint32_t         seg_clients, seg_sessions, seg_subscriptions;
-	uint32_t         seg_routes;
-	uint64_t         seg_string_bytes;
-	char            *cluster_nats; /* NATS URLs; NULL: single node */
+	int      log_level;  /* MQ_LOG_* */
+	uint32_t seg_clients, seg_sessions, seg_subscriptions;
+	uint32_t seg_routes;
+	uint64_t seg_string_bytes;
+	char    *cluster_nats; /* NATS URLs; NULL: single node */
 	/* The store (mq_store): off unless persistence is on and
 	 * persistence_sync is not MQ_PERSIST_OFF. */
 	bool     persistence;
