@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include "fcgi/api_auth.h"
+#include "fcgi/api_beat.h"
 #include "fcgi/api_fcgi.h"
 #include "fcgi/api_limits.h"
 #include "fcgi/api_log.h"
@@ -65,7 +66,7 @@ struct opts {
 	char http_listen[160];
 	char https_listen[160];
 	char admin_user[128];
-	int  workers, threads, ready_fd, ctl_timeout_ms;
+	int  workers, threads, ready_fd, ctl_timeout_ms, hang_ms;
 };
 
 /* Requests in progress per worker slot, one cache line each, in a shared
@@ -76,6 +77,7 @@ struct slot_count {
 };
 
 static struct slot_count *counts;
+static api_beat          *beats;
 static int                my_slot;
 static int                listen_fd = -1;
 static int                epfd = -1; /* the worker's epoll set */
@@ -292,8 +294,10 @@ worker_thread(void *arg)
 			leader = true;
 		}
 		/* one event at a time: a connection taken here waits for no
-		 * other connection's request */
-		n = epoll_wait(epfd, &ev, 1, -1);
+		 * other connection's request; a tick when idle, so that the
+		 * master sees a turn even when nothing happens */
+		api_beat_turn(beats, my_slot);
+		n = epoll_wait(epfd, &ev, 1, API_BEAT_TICK_MS);
 		if (n < 0 && errno != EINTR) {
 			/* not with a valid set: rather than a worker that
 			 * serves nothing, one the master respawns */
@@ -352,7 +356,8 @@ worker_main(int slot)
 	 * page's ~250 json-c allocations over 16 heaps (-2..3 us per page,
 	 * measured in bench/RESULTS.md). */
 	mallopt(M_ARENA_MAX, 1);
-	if (api_auth_new(&auth, O.users) != 0) {
+	if (api_auth_new(&auth, O.users) != 0
+	    || api_beat_start(beats, slot) != 0) {
 		api_err("worker init failed");
 		_exit(1);
 	}
@@ -381,7 +386,12 @@ worker_main(int slot)
 static pid_t    slots[MAX_SLOTS];
 static unsigned gen_of[MAX_SLOTS];
 static time_t   born[MAX_SLOTS];
+static bool     condemned[MAX_SLOTS]; /* SIGKILLed for a stale beat */
 static unsigned generation;
+
+/* A worker starting up (fork, users file, threads) gets this long before
+ * its first stamp is due; an ASan build on a loaded machine takes ~0.1 s. */
+#define BEAT_GRACE_MS 2000
 
 static int
 spawn(void)
@@ -395,6 +405,8 @@ spawn(void)
 	if (s == MAX_SLOTS)
 		return -EAGAIN;
 	atomic_store(&counts[s].n, 0);
+	api_beat_arm(beats, s, BEAT_GRACE_MS);
+	condemned[s] = false;
 	pid = fork();
 	if (pid < 0) {
 		api_err("fork failed: %s", strerror(errno));
@@ -486,11 +498,51 @@ stop_all(void)
 	reap(false);
 }
 
+/*
+ * Kills (SIGKILL) a worker whose heartbeat is stale: its kept connections
+ * close, nginx retries the idempotent requests it had sent over them on
+ * another worker (and answers 502 to the others), and reap() respawns it.
+ * Not judged in a round that comes late: a master that did not run for a
+ * while (a loaded machine, the VM paused) most likely was not alone, and
+ * the workers' stamps may be as late as its own look.
+ */
+static void
+watch(void)
+{
+	static int64_t last;
+	int64_t        now = api_beat_now_ms();
+	int            turn_limit = O.ctl_timeout_ms + 2000;
+
+	if (now - last < API_BEAT_TICK_MS)
+		return;
+	if (now - last > O.hang_ms / 2 + API_BEAT_TICK_MS) {
+		last = now;
+		return;
+	}
+	last = now;
+	for (int s = 0; s < MAX_SLOTS; s++) {
+		const char *what = "";
+		int64_t     age;
+
+		if (slots[s] == 0 || condemned[s])
+			continue;
+		age = api_beat_stale(beats, s, O.hang_ms, turn_limit, &what);
+		if (age == 0)
+			continue;
+		api_warn(
+		    "worker %d made no progress for %lld ms (%s), killing it",
+		    (int) slots[s], (long long) age, what);
+		condemned[s] = true;
+		kill(slots[s], SIGKILL);
+	}
+}
+
 static int
 master_loop(void)
 {
-	sigset_t set;
-	int      sig;
+	const struct timespec tick = { 0, API_BEAT_TICK_MS * 1000000L };
+	sigset_t              set;
+	int                   sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -498,7 +550,8 @@ master_loop(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		sig = sigtimedwait(&set, NULL, &tick);
+		watch();
 		if (sig == SIGCHLD) {
 			reap(true);
 		} else if (sig == SIGHUP) {
@@ -562,7 +615,8 @@ usage(void)
 	    "N]\n"
 	    "                 [--threads N] [--node NAME] [--ready-fd N]\n"
 	    "                 [--http-listen ADDR] [--https-listen ADDR]\n"
-	    "                 [--ctl-timeout-ms MS] [--log-level LEVEL]\n");
+	    "                 [--ctl-timeout-ms MS] [--hang-ms MS]\n"
+	    "                 [--log-level LEVEL]\n");
 	exit(2);
 }
 
@@ -608,6 +662,7 @@ parse_opts(int argc, char **argv)
 		{ "https-listen", 1, NULL, 'H' },
 		{ "ctl-timeout-ms", 1, NULL, 'c' },
 		{ "log-level", 1, NULL, 'l' },
+		{ "hang-ms", 1, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -622,6 +677,9 @@ parse_opts(int argc, char **argv)
 	O.threads = atoi(env_or("MQTTD_API_THREADS", "8"));
 	O.ready_fd = -1;
 	O.ctl_timeout_ms = 3000;
+	/* A stopped worker is killed after this: the bound on the wait of a
+	 * request nginx had sent it (with the master's look, ~0.6 s). */
+	O.hang_ms = atoi(env_or("MQTTD_API_HANG_MS", "500"));
 	listen_default(O.http_listen, sizeof(O.http_listen), "HTTP");
 	listen_default(O.https_listen, sizeof(O.https_listen), "HTTPS");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -661,12 +719,17 @@ parse_opts(int argc, char **argv)
 			if (api_log_level < 0)
 				usage();
 			break;
+		case 'g':
+			O.hang_ms = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || O.workers < 1 || O.workers > MAX_WORKERS
-	    || O.threads < 1 || O.threads > 1024 || O.ctl_timeout_ms < 1)
+	    || O.threads < 1 || O.threads > 1024 || O.ctl_timeout_ms < 1
+	    || O.ctl_timeout_ms > 600000 || O.hang_ms < 3 * API_BEAT_TICK_MS
+	    || O.hang_ms > 600000)
 		usage();
 }
 
@@ -730,6 +793,8 @@ main(int argc, char **argv)
 		.ctl_timeout_ms = O.ctl_timeout_ms,
 		.inflight = inflight_total,
 	};
+	if (api_beat_new(&beats, MAX_SLOTS) != 0)
+		return 1;
 	counts = mmap(NULL, sizeof(*counts) * MAX_SLOTS,
 	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (counts == MAP_FAILED) {

@@ -8,7 +8,8 @@ libapi_a_SOURCES = fcgi/api.h fcgi/api_fmt.c fcgi/api_fmt.h \
 	fcgi/api_users.c fcgi/api_users.h fcgi/api_auth.c fcgi/api_auth.h \
 	fcgi/api_prom.c fcgi/api_prom.h fcgi/api_route.c fcgi/api_route.h \
 	fcgi/api_route_int.h fcgi/api_route_data.c fcgi/api_route_users.c \
-	fcgi/api_limits.c fcgi/api_limits.h
+	fcgi/api_limits.c fcgi/api_limits.h \
+	fcgi/api_beat.c fcgi/api_beat.h
 libapi_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(URCU_MEMB_CFLAGS)
 API_LIBS = libapi.a libshm.a $(JSONC_LIBS) $(OPENSSL_LIBS) $(CRYPT_LIBS) \
