@@ -66,6 +66,7 @@ class Client:
     def __init__(self, s, cid, username=None, clean=True, keepalive=60,
                  proto=mqtt.MQTTv311):
         self.got = []
+        self.s, self.cid = s, cid
         self.c = mqtt.Client(client_id=cid, clean_session=clean,
                              protocol=proto)
         if username is not None:
@@ -87,8 +88,16 @@ class Client:
         assert wait_for(lambda: r)
 
     def close(self):
+        """Disconnects, and returns once the broker no longer lists this
+        connection (the next test counts clients: DISCONNECT is handled
+        asynchronously, so a count taken at once raced it)."""
         self.c.disconnect()
         self.c.loop_stop()
+        wait_for(lambda: not self.listed())
+
+    def listed(self):
+        objs = ok(self.s.get("clients/" + q(self.cid)))["objects"]
+        return any(o["port"] == self.port for o in objs)
 
 
 def node_path(s, rest):

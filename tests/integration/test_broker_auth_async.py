@@ -195,16 +195,22 @@ def test_gone_while_pending_costs_nothing(broker_factory):
     for i, c in enumerate(fresh):
         c.connect("f%d" % i, username="bob", password="bob-pw")
         c.expect_nothing(0.01)
-    # 100 yescrypt checks would take seconds: the skipped ones cost none.
-    t = time.monotonic()
-    c = m.Client(b.port)
-    c.send(m.connect("late", username="alice", password="wrong"))
-    assert connack_rc(c) == 4
-    took = time.monotonic() - t
-    print("check after 100 abandoned ones answered in %.0f ms" %
-          (took * 1000))
-    assert took < 0.5  # 100 checks one after the other: 1.7 s
-    c.close()
+    # 100 checks one after the other would take 100 times one check: the
+    # skipped ones cost none.  Judged against one check timed on the same
+    # machine now (a fixed limit failed when the machine was loaded).
+    def one_check(cid):
+        t = time.monotonic()
+        c = m.Client(b.port)
+        c.send(m.connect(cid, username="alice", password="wrong"))
+        assert connack_rc(c) == 4
+        c.close()
+        return time.monotonic() - t
+
+    took = one_check("late")
+    alone = sorted(one_check("alone%d" % i) for i in range(3))[1]
+    print("check after 100 abandoned ones answered in %.0f ms, "
+          "one alone %.0f ms" % (took * 1000, alone * 1000))
+    assert took < max(0.5, 20 * alone)
     for f in fresh:
         f.send(m.pingreq())
         f.expect(m.PINGRESP)
