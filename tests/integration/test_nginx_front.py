@@ -130,7 +130,7 @@ def test_body_limit_1mib(front):
 
 def test_no_version_leak(front):
     for st_want, kw in ((200, {}), (401, {"auth": False}),
-                        (404, {"path": "/nope"}), (404, {"path": "/index.html"})):
+                        (404, {"path": "/nope"}), (404, {"path": "/nope.html"})):
         path = kw.pop("path", "management/nodes")
         st, body, h = front.get(path, **kw)
         assert st == st_want
