@@ -284,8 +284,12 @@ authorized(struct hctx *h, struct api_response *rs)
 			return false;
 		}
 	}
+	/* No WWW-Authenticate: nginx owns the challenge (its map sends it to
+	 * Basic clients, not to the dashboard's requests).  nginx copies an
+	 * intercepted 401's WWW-Authenticate past fastcgi_hide_header, so a
+	 * header here would reach the dashboard and open the browser's
+	 * password dialog. */
 	rs->status = 401;
-	rs->extra_headers = "WWW-Authenticate: Basic realm=\"mqttd\"\r\n";
 	return false;
 }
 

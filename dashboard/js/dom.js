@@ -1,7 +1,7 @@
 // DOM helpers.  Everything the dashboard shows is built with h(): strings
 // become text nodes and attributes are set one by one, so a client id,
 // username or topic holding "<script>" is shown as those characters and
-// never parsed as markup.  No module uses innerHTML.
+// never parsed as markup.  No module parses an HTML string.
 
 // h('td', {class: 'num'}, 'text', child, [more, children]).
 // attrs: on<event> (a function) becomes a listener; true/false toggles a

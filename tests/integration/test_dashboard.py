@@ -467,7 +467,7 @@ def test_mqtt_codec_in_the_browser(st, br):
     r = br.execute_async_script(CODEC_JS)
     assert "error" not in r, r
     assert r["connect"] == "100d00044d5154540402001e000163"
-    assert r["connectAuth"] == "101700044d51545404c2003c0001630001750001" + "70"
+    assert r["connectAuth"] == "101300044d51545404c2003c000163000175000170"
     assert r["pub0"] == "3007000361" + "2f62" + "6869"
     assert r["pub1"] == "3306000161000778"
     assert r["sub"] == "820800010003612f2302"

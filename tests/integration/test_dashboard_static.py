@@ -125,8 +125,8 @@ def test_dashboard_code_builds_no_markup_from_strings():
 def test_make_install_installs_every_dashboard_file():
     dest = tempfile.mkdtemp(prefix="mqttd-install-")
     try:
+        # install-data installs the render script too (pkgdata_SCRIPTS).
         r = subprocess.run(["make", "-C", BUILDDIR, "install-data",
-                            "install-pkgdataSCRIPTS",
                             f"DESTDIR={dest}", "prefix=/usr/local"],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr[-2000:]
@@ -163,7 +163,11 @@ def promql_metrics(expr):
     expr = re.sub(r"\{[^}]*\}", "", expr)           # matchers
     expr = re.sub(r"\[[^\]]*\]", "", expr)          # ranges
     expr = re.sub(r"\$\w+", "", expr)               # Grafana variables
-    expr = re.sub(r"\((?:\s*\w+\s*,?)+\)\s*\(", "(", expr)  # by (a, b) (
+    # label_values(metric, label): the label is not a metric
+    expr = re.sub(r"(label_values\([^,()]*),\s*\w+\s*\)", r"\1)", expr)
+    # by (a, b) (: one way to match each label list (a pattern with
+    # nested repetition like (\s*\w+\s*,?)+ backtracks exponentially).
+    expr = re.sub(r"\(\s*\w+(?:\s*,\s*\w+)*\s*\)\s*\(", "(", expr)
     words = re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr)
     return {w for w in words if w not in PROMQL_WORDS}
 
