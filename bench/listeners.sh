@@ -79,6 +79,31 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-days 2 -subj /CN=localhost -keyout "$key" -out "$cert" \
 	2> "$tmp/openssl.log" || { cat "$tmp/openssl.log" >&2; exit 2; }
 
+# median_runs NAME KEY FIELD SUBCOMMAND ARGS...: BENCH_REPS runs of the load
+# generator's SUBCOMMAND against $port over $tr; the median of FIELD goes
+# into NAME.KEY.
+median_runs() {
+	name=$1 k=$2 field=$3 sub=$4
+	shift 4
+	: > "$tmp/vals"
+	r=0
+	while [ $r -lt "$reps" ]; do
+		if ! $pin_gen "$lg" "$sub" --port "$port" --transport "$tr" \
+			--pid "$bpid" --warmup "$warm" --seconds "$secs" \
+			"$@" > "$tmp/out" 2> "$tmp/out.err"; then
+			cat "$tmp/out.err" >&2
+			log "$name $k: FAILED"
+			return 1
+		fi
+		val "$tmp/out" "$field" >> "$tmp/vals"
+		log "$name $k: $(val "$tmp/out" "$field")/s" \
+			"(generator $(val "$tmp/out" gen_cpu_pct)%," \
+			"broker $(val "$tmp/out" broker_cpu_pct)%)"
+		r=$((r + 1))
+	done
+	put "$name" "$k" "$(median < "$tmp/vals")"
+}
+
 # measure NAME PORT TRANSPORT: every key into NAME (mqttd.tls, ...).
 measure() {
 	name=$1 port=$2 tr=$3
@@ -88,41 +113,9 @@ measure() {
 		set -- $t
 		k=$1
 		shift
-		: > "$tmp/vals"
-		r=0
-		while [ $r -lt "$reps" ]; do
-			if ! $pin_gen "$lg" run --port "$port" --transport "$tr" \
-				--pid "$bpid" --warmup "$warm" --seconds "$secs" \
-				"$@" > "$tmp/out" 2> "$tmp/out.err"; then
-				cat "$tmp/out.err" >&2
-				log "$name $k: FAILED"
-				return 1
-			fi
-			val "$tmp/out" deliveries_per_s >> "$tmp/vals"
-			log "$name $k: $(val "$tmp/out" deliveries_per_s)/s" \
-				"(generator $(val "$tmp/out" gen_cpu_pct)%," \
-				"broker $(val "$tmp/out" broker_cpu_pct)%)"
-			r=$((r + 1))
-		done
-		put "$name" "$k" "$(median < "$tmp/vals")"
+		median_runs "$name" "$k" deliveries_per_s run "$@" || return 1
 	done
-	: > "$tmp/vals"
-	r=0
-	while [ $r -lt "$reps" ]; do
-		if ! $pin_gen "$lg" handshakes --port "$port" --transport "$tr" \
-			--pid "$bpid" --warmup "$warm" --seconds "$secs" \
-			> "$tmp/out" 2> "$tmp/out.err"; then
-			cat "$tmp/out.err" >&2
-			log "$name handshakes: FAILED"
-			return 1
-		fi
-		val "$tmp/out" handshakes_per_s >> "$tmp/vals"
-		log "$name handshakes_per_s: $(val "$tmp/out" handshakes_per_s)" \
-			"(generator $(val "$tmp/out" gen_cpu_pct)%," \
-			"broker $(val "$tmp/out" broker_cpu_pct)%)"
-		r=$((r + 1))
-	done
-	put "$name" handshakes_per_s "$(median < "$tmp/vals")"
+	median_runs "$name" handshakes_per_s handshakes_per_s handshakes || return 1
 }
 
 bench_mqttd() {
