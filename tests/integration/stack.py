@@ -450,6 +450,22 @@ def children(pid):
     return kids
 
 
+def get_loop(st, stop, errors, took=None):
+    """GET management/nodes until stop is set, as one of several loaded
+    clients: a non-200 status or a failed request goes into errors, and
+    (start, seconds) of each request into took when given."""
+    while not stop.is_set():
+        t0 = time.monotonic()
+        try:
+            r = st.get("management/nodes")
+            if r.status != 200:
+                errors.append(r.status)
+        except OSError as e:  # e.g. the request a killed worker had
+            errors.append(repr(e))
+        if took is not None:
+            took.append((t0, time.monotonic() - t0))
+
+
 def wait_for(fn, timeout=5.0):
     """fn() once it is truthy, or its last value after timeout s."""
     deadline = time.monotonic() + timeout

@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 
-from stack import Stack, children, ok, wait_for
+from stack import Stack, children, get_loop, ok, wait_for
 
 STOP_S = 3.0  # how long the victim stays stopped if nobody kills it
 
@@ -27,18 +27,6 @@ def state(pid):
         return None
 
 
-def load(st, stop, took, errors):
-    while not stop.is_set():
-        t0 = time.monotonic()
-        try:
-            r = st.get("management/nodes")
-            if r.status != 200:
-                errors.append(r.status)
-        except OSError as e:
-            errors.append(repr(e))
-        took.append((t0, time.monotonic() - t0))
-
-
 def test_stopped_worker_costs_under_a_second():
     with Stack(workers=2) as st:
         ok(st.get("management/nodes"))
@@ -47,8 +35,8 @@ def test_stopped_worker_costs_under_a_second():
                       children(master))
         assert ws
         stop, took, errors = threading.Event(), [], []
-        threads = [threading.Thread(target=load,
-                                    args=(st, stop, took, errors))
+        threads = [threading.Thread(target=get_loop,
+                                    args=(st, stop, errors, took))
                    for _ in range(8)]
         for t in threads:
             t.start()

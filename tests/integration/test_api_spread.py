@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from stack import Stack, children, ok, wait_for
+from stack import Stack, children, get_loop, ok, wait_for
 
 
 def conns_by_pid(sock_path):
@@ -33,16 +33,6 @@ def conns_by_pid(sock_path):
     return n
 
 
-def load(st, stop, errors):
-    while not stop.is_set():
-        try:
-            r = st.get("management/nodes")
-            if r.status != 200:
-                errors.append(r.status)
-        except OSError as e:  # the request the dead worker had
-            errors.append(repr(e))
-
-
 def test_respawned_worker_gets_load_again():
     with Stack(workers=2) as st:
         ok(st.get("management/nodes"))
@@ -50,7 +40,7 @@ def test_respawned_worker_gets_load_again():
         ws = wait_for(lambda: len(children(master)) == 2 and
                       children(master))
         stop, errors = threading.Event(), []
-        threads = [threading.Thread(target=load, args=(st, stop, errors))
+        threads = [threading.Thread(target=get_loop, args=(st, stop, errors))
                    for _ in range(8)]
         for t in threads:
             t.start()
