@@ -4,4 +4,4 @@ noinst_PROGRAMS += bench/mqttd-loadgen
 bench_mqttd_loadgen_SOURCES = bench/loadgen.c bench/lg_pkt.c bench/lg_pkt.h \
 	bench/lg_x.c bench/lg_x.h
 bench_mqttd_loadgen_LDADD = $(OPENSSL_LIBS)
-EXTRA_DIST += bench/broker.sh bench/listeners.sh
+EXTRA_DIST += bench/broker.sh bench/listeners.sh bench/lib/bench.sh

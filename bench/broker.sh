@@ -47,7 +47,7 @@ extra_keys="segment_kb_per_conn gen_cpu_pct gen_cpu_pct_qos0 gen_cpu_pct_qos1
 	broker_cpu_pct_qos1 broker_cpu_pct_fanout per_broker_cpu_s_qos0
 	per_broker_cpu_s_qos1 per_broker_cpu_s_fanout collector_overhead_per_cpu"
 
-log() { printf 'bench: %s\n' "$*" >&2; }
+. "$(dirname "$0")/lib/bench.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mqttd-bench.XXXXXX") || exit 2
 res=$tmp/results
@@ -79,36 +79,6 @@ if [ ! -x "$lg" ]; then
 fi
 # 10,000 idle connections need 10,000 descriptors in the broker too.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-prio=${BENCH_PRIO:-rt}
-if [ "$prio" = rt ] && ! chrt -f 10 true 2>/dev/null; then
-	log "chrt -f not permitted: running at normal priority (noisy)"
-	prio=none
-fi
-rt_gen=
-[ "$prio" = rt ] && rt_gen="chrt -f 10"
-
-# set_prio PID: the broker gets the generator's priority.
-set_prio() {
-	[ "$prio" = rt ] || return 0
-	chrt -a -f -p 10 "$1" > /dev/null 2>&1 ||
-		log "chrt -f -p $1 failed: this broker runs at normal priority"
-}
-
-# Broker on the last core, generator on the first.
-ncpu=$(nproc)
-if [ "$ncpu" -ge 2 ]; then
-	bcpu=$((ncpu - 1))
-	pin_broker="taskset -c $bcpu"
-	pin_gen="$rt_gen taskset -c 0"
-else
-	log "one core only: broker and generator are not pinned apart"
-	pin_broker=
-	pin_gen=$rt_gen
-fi
-
-put() { printf '%s\n' "${3:-null}" > "$res/$1.$2"; }
-get() { cat "$res/$1.$2" 2>/dev/null || echo null; }
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
@@ -211,10 +181,6 @@ lg_run() {
 	died "$*"
 	return 1
 }
-
-val() { sed -n "s/^$2=//p" "$1"; }
-
-median() { sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
 
 # throughput NAME KEY TAG ARGS...: median of $reps runs.
 throughput() {

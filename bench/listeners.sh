@@ -30,7 +30,7 @@ warm=${BENCH_WARMUP:-1}
 reps=${BENCH_REPS:-3}
 keys="qos0_fanin_mps qos1_fanin_mps fanout_mps handshakes_per_s"
 
-log() { printf 'bench: %s\n' "$*" >&2; }
+. "$(dirname "$0")/lib/bench.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mqttd-bench-lis.XXXXXX") || exit 2
 res=$tmp/results
@@ -48,29 +48,6 @@ trap 'exit 130' INT TERM HUP
 [ -x "$lg" ] || { log "no load generator: $lg"; exit 2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-prio=${BENCH_PRIO:-rt}
-if [ "$prio" = rt ] && ! chrt -f 10 true 2>/dev/null; then
-	log "chrt -f not permitted: running at normal priority (noisy)"
-	prio=none
-fi
-rt_gen=
-[ "$prio" = rt ] && rt_gen="chrt -f 10"
-ncpu=$(nproc)
-pin_broker=
-pin_gen=$rt_gen
-if [ "$ncpu" -ge 2 ]; then
-	pin_broker="taskset -c $((ncpu - 1))"
-	pin_gen="$rt_gen taskset -c 0"
-fi
-set_prio() {
-	[ "$prio" = rt ] || return 0
-	chrt -a -f -p 10 "$1" > /dev/null 2>&1 || log "chrt -p $1 failed"
-}
-
-put() { printf '%s\n' "${3:-null}" > "$res/$1.$2"; }
-get() { cat "$res/$1.$2" 2>/dev/null || echo null; }
-val() { sed -n "s/^$2=//p" "$1"; }
-median() { sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
 
 # One certificate for both brokers.
 cert=$tmp/cert.pem
