@@ -42,6 +42,17 @@ struct route {
 	uint32_t       base; /* this route's first hit (routes may nest) */
 };
 
+/* One copy to s carrying at most one Subscription Identifier (0: none);
+ * the identifier is the copy's, not the message's. */
+static void
+deliver_one(
+    mq_session *s, struct mq_pub *p, uint32_t sub_id, uint8_t qos, bool retain)
+{
+	p->sub_id = sub_id;
+	mq__deliver(s, p, qos, retain);
+	p->sub_id = 0;
+}
+
 /* Index of a new hit, NO_HIT when there is no memory. */
 static uint32_t
 hit_push(mq_broker *b)
@@ -97,9 +108,7 @@ collect(struct route *r, struct mq_sub *sub, uint8_t qos, bool retain)
 	}
 	if ((h = hit_push(b)) == NO_HIT) { /* no memory: one copy each */
 		r->p->matched++;
-		r->p->sub_id = sub->sub_id;
-		mq__deliver(s, r->p, qos, retain);
-		r->p->sub_id = 0;
+		deliver_one(s, r->p, sub->sub_id, qos, retain);
 		return;
 	}
 	b->hits[h] = (struct mq_hit) {
@@ -125,10 +134,9 @@ route_one(struct mq_trie_entry *e, void *arg)
 		if ((sub->opts & MQ_SUBOPT_NO_LOCAL) && sub->s == p->from)
 			return;
 		p->matched++;
-		p->sub_id = sub->sub_id;
-		mq__deliver(sub->s, p, p->qos < sub->qos ? p->qos : sub->qos,
+		deliver_one(sub->s, p, sub->sub_id,
+		    p->qos < sub->qos ? p->qos : sub->qos,
 		    (sub->opts & MQ_SUBOPT_RAP) ? p->retain : false);
-		p->sub_id = 0;
 		return;
 	}
 	/* v5 No Local [MQTT5-3.8.3-3], Retain As Published (3.8.3.1);
@@ -153,9 +161,7 @@ deliver_ids(mq_broker *b, uint32_t h, struct mq_pub *p)
 	size_t        n = p->props_len;
 
 	if (props == NULL) { /* no memory: the first identifier only */
-		p->sub_id = hit.sub_id;
-		mq__deliver(hit.s, p, hit.qos, hit.retain);
-		p->sub_id = 0;
+		deliver_one(hit.s, p, hit.sub_id, hit.qos, hit.retain);
 		return;
 	}
 	if (p->props_len != 0)
@@ -195,9 +201,7 @@ deliver_hits(struct route *r)
 			deliver_ids(b, h, p);
 			continue;
 		}
-		p->sub_id = hit.sub_id;
-		mq__deliver(hit.s, p, hit.qos, hit.retain);
-		p->sub_id = 0;
+		deliver_one(hit.s, p, hit.sub_id, hit.qos, hit.retain);
 	}
 	b->nhits = r->base;
 }
