@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "fcgi/api.h"
 #include "fcgi/api_beat.h"
 #include "fcgi/api_log.h"
 
@@ -26,15 +27,6 @@ struct api_beat {
 	int               n;
 	int               mine; /* the worker's slot (its ticker stamps it) */
 };
-
-int64_t
-api_beat_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 api_beat_new(api_beat **out, int slots)
@@ -60,7 +52,7 @@ api_beat_new(api_beat **out, int slots)
 void
 api_beat_arm(api_beat *b, int slot, int grace_ms)
 {
-	int64_t t = api_beat_now_ms() + grace_ms;
+	int64_t t = api_clock_ms(CLOCK_MONOTONIC) + grace_ms;
 
 	atomic_store(&b->slot[slot].alive, t);
 	atomic_store(&b->slot[slot].turn, t);
@@ -69,8 +61,8 @@ api_beat_arm(api_beat *b, int slot, int grace_ms)
 void
 api_beat_turn(api_beat *b, int slot)
 {
-	atomic_store_explicit(
-	    &b->slot[slot].turn, api_beat_now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&b->slot[slot].turn,
+	    api_clock_ms(CLOCK_MONOTONIC), memory_order_relaxed);
 }
 
 static void *
@@ -81,7 +73,7 @@ ticker(void *arg)
 
 	for (;;) {
 		atomic_store_explicit(&b->slot[b->mine].alive,
-		    api_beat_now_ms(), memory_order_relaxed);
+		    api_clock_ms(CLOCK_MONOTONIC), memory_order_relaxed);
 		nanosleep(&tick, NULL);
 	}
 	return NULL;
@@ -95,7 +87,7 @@ api_beat_start(api_beat *b, int slot)
 	int            rc;
 
 	b->mine = slot;
-	atomic_store(&b->slot[slot].alive, api_beat_now_ms());
+	atomic_store(&b->slot[slot].alive, api_clock_ms(CLOCK_MONOTONIC));
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&tid, &attr, ticker, b);
@@ -111,7 +103,7 @@ int64_t
 api_beat_stale(const api_beat *b, int slot, int alive_limit_ms,
     int turn_limit_ms, const char **what)
 {
-	int64_t now = api_beat_now_ms();
+	int64_t now = api_clock_ms(CLOCK_MONOTONIC);
 	int64_t alive = now - atomic_load(&b->slot[slot].alive);
 	int64_t turn = now - atomic_load(&b->slot[slot].turn);
 

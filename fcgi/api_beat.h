@@ -47,7 +47,4 @@ void api_beat_turn(api_beat *b, int slot);
 int64_t api_beat_stale(const api_beat *b, int slot, int alive_limit_ms,
     int turn_limit_ms, const char **what);
 
-/* Monotonic milliseconds (the stamps' clock). */
-int64_t api_beat_now_ms(void);
-
 #endif

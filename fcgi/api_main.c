@@ -3,9 +3,11 @@
  *
  * The master binds the unix socket once (non-blocking), then forks N
  * workers that all accept on it; it respawns any worker that dies,
- * replaces them all on SIGHUP and stops them on SIGTERM/SIGINT.  A worker
- * is one epoll set shared by --threads threads: the listening socket
- * (EPOLLEXCLUSIVE, so one worker wakes per new connection) and every
+ * replaces them all on SIGHUP (the old ones drain first: they serve their
+ * kept connections until nginx closes them) and stops them on
+ * SIGTERM/SIGINT.  A worker is one epoll set shared by --threads threads:
+ * the listening socket (EPOLLEXCLUSIVE, so one worker wakes per new
+ * connection) and every
  * nginx connection it accepted (EPOLLONESHOT: the thread that got the
  * event owns the connection until it re-arms it, after the answer).  A
  * thread reads the next request from the ready connection and answers it
@@ -22,6 +24,7 @@
  */
 #include "config.h"
 
+#include "fcgi/api.h"
 #include "fcgi/api_auth.h"
 #include "fcgi/api_beat.h"
 #include "fcgi/api_fcgi.h"
@@ -80,7 +83,8 @@ static struct slot_count *counts;
 static api_beat          *beats;
 static int                my_slot;
 static int                listen_fd = -1;
-static int                epfd = -1; /* the worker's epoll set */
+static int                epfd = -1;  /* the worker's epoll set */
+static _Atomic int        open_conns; /* the worker's nginx connections */
 static struct opts        O;
 
 static uint64_t
@@ -171,6 +175,13 @@ conn_arm(int fd, int op)
 	return epoll_ctl(epfd, op, fd, &ev) == 0 ? 0 : -errno;
 }
 
+static void
+conn_close(int fd)
+{
+	close(fd);
+	atomic_fetch_sub(&open_conns, 1);
+}
+
 /* One connection per wake-up: the listening socket is level-triggered,
  * so a backlog wakes the next thread or worker, which spreads a burst of
  * new nginx connections over the workers. */
@@ -192,10 +203,11 @@ accept_one(void)
 	/* reads and writes are blocking: bound a stalled peer */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	atomic_fetch_add(&open_conns, 1);
 	rc = conn_arm(fd, EPOLL_CTL_ADD);
 	if (rc != 0) {
 		api_err("epoll_ctl(ADD) failed: %s", strerror(-rc));
-		close(fd);
+		conn_close(fd);
 	}
 }
 
@@ -256,7 +268,7 @@ serve_conn(
 		if (rc != -ECONNRESET)
 			api_debug(
 			    "FastCGI connection closed: %s", strerror(-rc));
-		close(fd);
+		conn_close(fd);
 		return;
 	}
 	if (*leader && may_wait(req)) {
@@ -267,13 +279,13 @@ serve_conn(
 	rc = serve(t, fd, req);
 	atomic_fetch_sub(&counts[my_slot].n, 1);
 	if (rc != 0 || !req->keep_conn) {
-		close(fd);
+		conn_close(fd);
 		return;
 	}
 	rc = conn_arm(fd, EPOLL_CTL_MOD);
 	if (rc != 0) {
 		api_err("epoll_ctl(MOD) failed: %s", strerror(-rc));
-		close(fd);
+		conn_close(fd);
 	}
 }
 
@@ -313,9 +325,22 @@ worker_thread(void *arg)
 	}
 }
 
-/* SIGTERM: accept no new connection, let requests in progress finish (at
- * most 2 s), then exit; idle kept connections close with the process and
- * nginx reconnects to the other workers. */
+/* A draining worker waits this long at most for nginx to close its kept
+ * connections: nginx's upstream keepalive_time (1 s) and keepalive_timeout
+ * (3 s, nginx/mqttd-api.conf.in) retire every connection well before. */
+#define DRAIN_MAX_MS 10000
+
+/*
+ * SIGQUIT (the master replaces the workers, SIGHUP): accept no new
+ * connection, but serve the kept ones until nginx has closed them all,
+ * then exit.  Closing a kept connection ourselves races with a request
+ * nginx may be sending on it at that moment, and nginx does not retry a
+ * POST it has sent (502); a connection nginx closes carries no request.
+ *
+ * SIGTERM (stop): accept no new connection, let requests in progress
+ * finish (at most 2 s), then exit; idle kept connections close with the
+ * process and nginx reconnects to the other workers, if any.
+ */
 static void
 worker_wait_stop(void)
 {
@@ -326,10 +351,22 @@ worker_wait_stop(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	do
 		sig = 0, sigwait(&set, &sig);
 	while (sig == SIGHUP);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd, NULL);
+	if (sig == SIGQUIT) {
+		int64_t until = api_clock_ms(CLOCK_MONOTONIC) + DRAIN_MAX_MS;
+
+		while (atomic_load(&open_conns) > 0
+		    && api_clock_ms(CLOCK_MONOTONIC) < until)
+			usleep(10000);
+		if (atomic_load(&open_conns) > 0)
+			api_warn("draining: nginx kept %d connection(s) "
+			         "open for %d ms, closing them",
+			    atomic_load(&open_conns), DRAIN_MAX_MS);
+	}
 	for (int i = 0; i < 200; i++) {
 		if (atomic_load(&counts[my_slot].n) == 0)
 			break;
@@ -413,14 +450,14 @@ spawn(void)
 		return -errno;
 	}
 	if (pid == 0) {
-		sigemptyset(&none);
-		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		/* the worker's threads inherit this mask; its waiter takes
 		 * the signals */
+		sigemptyset(&none);
 		sigaddset(&none, SIGTERM);
 		sigaddset(&none, SIGINT);
 		sigaddset(&none, SIGHUP);
-		pthread_sigmask(SIG_BLOCK, &none, NULL);
+		sigaddset(&none, SIGQUIT);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		worker_main(s);
 	}
 	slots[s] = pid;
@@ -510,7 +547,7 @@ static void
 watch(void)
 {
 	static int64_t last;
-	int64_t        now = api_beat_now_ms();
+	int64_t        now = api_clock_ms(CLOCK_MONOTONIC);
 	int            turn_limit = O.ctl_timeout_ms + 2000;
 
 	if (now - last < API_BEAT_TICK_MS)
@@ -560,7 +597,9 @@ master_loop(void)
 			api_info("SIGHUP: replacing the workers");
 			for (int i = 0; i < O.workers; i++)
 				spawn();
-			signal_gen(old, SIGTERM, false);
+			/* drain: the old ones serve their kept connections
+			 * until nginx closes them (worker_wait_stop) */
+			signal_gen(old, SIGQUIT, false);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			stop_all();
 			unlink(O.socket);

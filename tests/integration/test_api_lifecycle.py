@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 
 import paho.mqtt.client as mqtt
@@ -213,10 +214,50 @@ def test_worker_respawn_and_reload():
             assert ok(st.get("management/nodes"))[0]["name"] == st.node
         before = set(children(master))
         os.kill(master, signal.SIGHUP)
+        # the old workers drain (nginx closes their kept connections)
         assert wait_for(lambda: len(children(master)) == 2 and
-                        not (set(children(master)) & before))
+                        not (set(children(master)) & before), 15)
         for _ in range(10):
             assert ok(st.get("management/nodes"))[0]["name"] == st.node
+
+
+def post_loop(st, stop, answers):
+    """POST a body the worker rejects itself (108) until stop is set;
+    each answer's status (or the error) goes into answers."""
+    while not stop.is_set():
+        try:
+            r = st.post("mqtt/publish", b'{"topic":"a\xfe"}')
+            answers.append(r.status if r.status != 200
+                           else r.body.get("code"))
+        except OSError as e:
+            answers.append(repr(e))
+
+
+def test_posts_are_answered_across_reloads():
+    """nginx never retries a POST it has sent; a worker replaced on
+    SIGHUP must not close a kept connection a POST may be on (502)."""
+    with Stack(workers=2) as st:
+        master = st.pid("mqttd-api")
+        stop, answers = threading.Event(), []
+        loops = [threading.Thread(target=post_loop,
+                                  args=(st, stop, answers))
+                 for _ in range(4)]
+        for t in loops:
+            t.start()
+        try:
+            for _ in range(6):
+                time.sleep(0.6)
+                os.kill(master, signal.SIGHUP)
+            time.sleep(1)
+        finally:
+            stop.set()
+            for t in loops:
+                t.join()
+        assert len(answers) > 100, len(answers)
+        bad = [a for a in answers if a != 108]
+        assert not bad, (len(bad), len(answers), bad[:5])
+        # the drained generations are gone, the last one serves
+        assert wait_for(lambda: len(children(master)) == 2, 20)
 
 
 def test_broker_down_then_back():
