@@ -3,25 +3,107 @@
 
 #include "broker/mq_hash.h"
 
+#include <assert.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/*
+ * SipHash-1-3 (Aumasson and Bernstein; Redis keys its dicts the same way)
+ * under a key drawn per process: client ids and topics are chosen by
+ * clients, and with a fixed function (the FNV-1a this replaced) anyone
+ * can compute keys that share a bucket and turn every lookup into a walk
+ * of one long chain.  The caller's seed only separates tables.
+ */
+static uint64_t hash_key[2];
+static bool     hash_keyed;
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3)                                              \
+	do {                                                                  \
+		v0 += v1;                                                     \
+		v1 = ROTL(v1, 13);                                            \
+		v1 ^= v0;                                                     \
+		v0 = ROTL(v0, 32);                                            \
+		v2 += v3;                                                     \
+		v3 = ROTL(v3, 16);                                            \
+		v3 ^= v2;                                                     \
+		v0 += v3;                                                     \
+		v3 = ROTL(v3, 21);                                            \
+		v3 ^= v0;                                                     \
+		v2 += v1;                                                     \
+		v1 = ROTL(v1, 17);                                            \
+		v1 ^= v2;                                                     \
+		v2 = ROTL(v2, 32);                                            \
+	} while (0)
+
+static int
+hash_seed(void)
+{
+	size_t got = 0;
+
+	while (got < sizeof(hash_key)) {
+		ssize_t n = getrandom(
+		    (char *) hash_key + got, sizeof(hash_key) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t) n;
+	}
+	hash_keyed = true;
+	return 0;
+}
 
 uint32_t
 mq_hash_bytes(const void *p, size_t len, uint32_t seed)
 {
 	const uint8_t *s = p;
-	uint32_t       h = 2166136261u ^ seed;
+	uint64_t       k0 = hash_key[0] ^ seed, k1 = hash_key[1];
+	uint64_t       v0 = 0x736f6d6570736575ULL ^ k0;
+	uint64_t       v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t       v2 = 0x6c7967656e657261ULL ^ k0;
+	uint64_t       v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t       b = (uint64_t) len << 56, m;
+	size_t         i, tail = len & 7;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 16777619u;
+	assert(hash_keyed);
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&m, s + i, 8);
+		m = le64toh(m);
+		v3 ^= m;
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
 	}
-	return h ^ (h >> 15);
+	for (size_t j = 0; j < tail; j++)
+		b |= (uint64_t) s[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	b = v0 ^ v1 ^ v2 ^ v3;
+	return (uint32_t) (b ^ (b >> 32));
 }
 
 int
 mq_hash_init(mq_hash *h, uint32_t buckets)
 {
+	/* every table is made before any key is hashed: the first one
+	 * draws the key (tables live in the broker's loop thread only) */
+	if (!hash_keyed) {
+		int rc = hash_seed();
+
+		if (rc != 0)
+			return rc;
+	}
 	h->b = calloc(buckets, sizeof(*h->b));
 	if (h->b == NULL)
 		return -ENOMEM;
@@ -76,7 +158,7 @@ mq_hash_reserve(mq_hash *h, uint32_t count)
 		rehash(h, n);
 }
 
-int
+void
 mq_hash_insert(mq_hash *h, struct mq_hnode *n, uint32_t hash)
 {
 	struct mq_hnode **slot;
@@ -88,7 +170,6 @@ mq_hash_insert(mq_hash *h, struct mq_hnode *n, uint32_t hash)
 	n->next = *slot;
 	*slot = n;
 	h->count++;
-	return 0;
 }
 
 void

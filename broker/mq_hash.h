@@ -5,8 +5,9 @@
  * children without a node allocation per entry.
  *
  * The table grows (doubling) when its load passes 1; it never shrinks.
- * Errors: -ENOMEM from mq_hash_init / mq_hash_insert (the entry is then
- * not linked).
+ * Errors: -ENOMEM (or getrandom's -errno) from mq_hash_init.  mq_hash_insert
+ * always links the entry: a table that cannot grow keeps longer chains, still
+ * correct.
  */
 #ifndef MQ_HASH_H
 #define MQ_HASH_H
@@ -25,12 +26,13 @@ typedef struct mq_hash {
 	uint32_t          count;
 } mq_hash;
 
-/* FNV-1a, seeded: good enough for short keys. */
+/* SipHash-1-3 of p under a key drawn (getrandom) by the process's first
+ * mq_hash_init; seed tells tables apart. */
 uint32_t mq_hash_bytes(const void *p, size_t len, uint32_t seed);
 
 int  mq_hash_init(mq_hash *h, uint32_t buckets); /* power of two */
 void mq_hash_fini(mq_hash *h);
-int  mq_hash_insert(mq_hash *h, struct mq_hnode *n, uint32_t hash);
+void mq_hash_insert(mq_hash *h, struct mq_hnode *n, uint32_t hash);
 void mq_hash_remove(mq_hash *h, struct mq_hnode *n);
 /* Grows at once to hold count entries at load 1 (a bulk load: one
  * rehash, not one per doubling).  No memory: stays as it is. */

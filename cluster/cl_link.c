@@ -374,15 +374,13 @@ subject_ref(struct cl_link *l, const char *s, size_t len, bool add)
 	c->len = (uint32_t) len;
 	c->refs = 1;
 	st = natsConnection_Subscribe(&c->ns, l->nc, c->subj, on_msg, l);
-	if (st != NATS_OK || mq_hash_insert(&l->subs, &c->h, h) != 0) {
+	if (st != NATS_OK) {
 		mq_err("cluster: subscribe %s: %s", c->subj,
-		    st != NATS_OK ? natsStatus_GetText(st) : "no memory");
-		if (st == NATS_OK) {
-			natsSubscription_Unsubscribe(c->ns);
-			natsSubscription_Destroy(c->ns);
-		}
+		    natsStatus_GetText(st));
 		free(c);
+		return;
 	}
+	mq_hash_insert(&l->subs, &c->h, h);
 }
 
 static void
