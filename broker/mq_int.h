@@ -480,27 +480,30 @@ void mq__conn_input_buffered(mq_conn *c);
 void        mq__conn_end(mq_conn *c, enum mq_hs hs);
 const char *mq__peer_str(const mq_conn *c, char *buf, size_t len);
 void        mq__send(mq_conn *c, const void *p, size_t n);
-void        mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
-           const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-           uint16_t pid);
-/* v5 receivers get props and the remaining Message Expiry; v3 ones not. */
-void mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
-    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
-    uint32_t sub_id);
+/* One PUBLISH as it goes on the wire to one receiver. */
+struct mq_wpub {
+	const char    *topic;
+	const uint8_t *payload;
+	const uint8_t *props;     /* v5 receivers only */
+	uint64_t       expire_at; /* v5: Message Expiry deadline, 0: none */
+	uint32_t       payload_len, props_len;
+	uint32_t       sub_id; /* v5 Subscription Identifier, 0: none */
+	uint16_t       topic_len, pid;
+	uint8_t        qos;
+	bool           retain, dup;
+};
+/* w as a v3 receiver gets it (no properties). */
+void mq__send_publish(mq_conn *c, const struct mq_wpub *w);
+/* v5 receivers get props and the remaining Message Expiry. */
+void mq__send_publish_v5(mq_conn *c, const struct mq_wpub *w);
 /* Inline so that a v3 receiver costs one compare over mq__send_publish. */
 static inline void
-mq__send_publish5(mq_conn *c, const char *topic, uint16_t tlen,
-    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
-    uint32_t sub_id)
+mq__send_publish5(mq_conn *c, const struct mq_wpub *w)
 {
 	if (c != NULL && c->proto == 5)
-		mq__send_publish_v5(c, topic, tlen, payload, plen, qos, retain,
-		    dup, pid, props, props_len, expire_at, sub_id);
+		mq__send_publish_v5(c, w);
 	else
-		mq__send_publish(
-		    c, topic, tlen, payload, plen, qos, retain, dup, pid);
+		mq__send_publish(c, w);
 }
 /* False when c (v5) announced a Maximum Packet Size this would pass. */
 bool mq__pub_fits(const mq_conn *c, uint16_t tlen, uint32_t plen,

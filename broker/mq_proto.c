@@ -151,18 +151,18 @@ publish_commit(mq_conn *c, uint8_t *d, size_t h, const uint8_t *payload,
 }
 
 void
-mq__send_publish(mq_conn *c, const char *topic, uint16_t tlen,
-    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid)
+mq__send_publish(mq_conn *c, const struct mq_wpub *w)
 {
-	size_t   need = MQ_PUBLISH_HDR_MAX + (size_t) tlen + plen, total, h;
+	size_t need
+	    = MQ_PUBLISH_HDR_MAX + (size_t) w->topic_len + w->payload_len;
+	size_t   total, h;
 	uint8_t *d;
 
 	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
 		return;
-	h = mq_encode_publish_head(
-	    d, topic, tlen, plen, qos, retain, dup, pid, &total);
-	publish_commit(c, d, h, payload, plen, total, qos);
+	h = mq_encode_publish_head(d, w->topic, w->topic_len, w->payload_len,
+	    w->qos, w->retain, w->dup, w->pid, &total);
+	publish_commit(c, d, h, w->payload, w->payload_len, total, w->qos);
 }
 
 /* Remaining Message Expiry in whole seconds, rounded up. */
@@ -244,29 +244,28 @@ oalias_set(mq_conn *c, uint16_t a, const char *topic, uint16_t tlen)
 }
 
 void
-mq__send_publish_v5(mq_conn *c, const char *topic, uint16_t tlen,
-    const uint8_t *payload, uint32_t plen, uint8_t qos, bool retain, bool dup,
-    uint16_t pid, const uint8_t *props, uint32_t props_len, uint64_t expire_at,
-    uint32_t sub_id)
+mq__send_publish_v5(mq_conn *c, const struct mq_wpub *w)
 {
 	size_t   need, total, h;
 	uint8_t *d;
-	uint16_t alias = 0;
+	uint16_t alias = 0, tlen = w->topic_len;
 	bool     known = false;
 
-	need = MQ_PUBLISH5_HDR_MAX + (size_t) tlen + props_len + plen;
+	need = MQ_PUBLISH5_HDR_MAX + (size_t) tlen + w->props_len
+	    + w->payload_len;
 	if (!out_room(c, need) || (d = out_reserve(c, need)) == NULL)
 		return;
 	if (c->oalias_max != 0) {
-		alias = oalias_find(c, topic, tlen, &known);
-		if (alias != 0 && !known && !oalias_set(c, alias, topic, tlen))
+		alias = oalias_find(c, w->topic, tlen, &known);
+		if (alias != 0 && !known
+		    && !oalias_set(c, alias, w->topic, tlen))
 			alias = 0; /* ENOMEM: the full topic, no alias */
 	}
-	h = mq_encode_publish_head5(d, topic, known ? 0 : tlen, plen, qos,
-	    retain, dup, pid, expire_at != 0,
-	    expire_at ? expiry_left(expire_at) : 0, sub_id, alias, props,
-	    props_len, &total);
-	publish_commit(c, d, h, payload, plen, total, qos);
+	h = mq_encode_publish_head5(d, w->topic, known ? 0 : tlen,
+	    w->payload_len, w->qos, w->retain, w->dup, w->pid,
+	    w->expire_at != 0, w->expire_at ? expiry_left(w->expire_at) : 0,
+	    w->sub_id, alias, w->props, w->props_len, &total);
+	publish_commit(c, d, h, w->payload, w->payload_len, total, w->qos);
 }
 
 static const enum shm_metric ack_metric[] = {

@@ -110,10 +110,7 @@ group_join(mq_broker *b, struct mq_sub *sub)
 			return -ENOMEM;
 		memcpy(g->share, sub->filter, sub->len);
 		g->len = sub->len;
-		if (mq_hash_insert(&b->groups, &g->h, h) != 0) {
-			free(g);
-			return -ENOMEM;
-		}
+		mq_hash_insert(&b->groups, &g->h, h);
 	}
 	if (g->n == g->cap) {
 		uint32_t        cap = g->cap ? g->cap * 2 : 4;
@@ -554,6 +551,38 @@ inf_alloc(mq_session *s)
 	return true;
 }
 
+/* A held message on its way to one receiver (not retained, not DUP, no
+ * packet id: the caller sets those). */
+static struct mq_wpub
+msg_wpub(const mq_msg *m, uint8_t qos, uint32_t sub_id)
+{
+	return (struct mq_wpub) {
+		.topic = mq_msg_topic(m),
+		.topic_len = m->topic_len,
+		.payload = mq_msg_payload(m),
+		.payload_len = m->payload_len,
+		.props = mq_msg_props(m),
+		.props_len = m->props_len,
+		.expire_at = m->expire_at,
+		.qos = qos,
+		.sub_id = sub_id,
+	};
+}
+
+/* A publish delivered at QoS 0 straight from the publisher's packet
+ * (the v5 fields are the caller's to add). */
+static struct mq_wpub
+pub_wpub(const struct mq_pub *p, bool retain)
+{
+	return (struct mq_wpub) {
+		.topic = p->topic,
+		.topic_len = p->topic_len,
+		.payload = p->payload,
+		.payload_len = p->payload_len,
+		.retain = retain,
+	};
+}
+
 /* Puts m in the window (taking the reference) and sends it. */
 static void
 send_inflight(
@@ -561,6 +590,7 @@ send_inflight(
 {
 	mq_conn            *c = s->conn;
 	struct mq_inflight *f;
+	struct mq_wpub      w;
 	uint16_t            pid;
 
 	if (!inf_alloc(s)) {
@@ -582,9 +612,10 @@ send_inflight(
 	s->if_span++;
 	s->if_live++;
 	s->next_pid = pid_next(pid);
-	mq__send_publish5(c, mq_msg_topic(m), m->topic_len, mq_msg_payload(m),
-	    m->payload_len, qos, retain, false, pid, mq_msg_props(m),
-	    m->props_len, m->expire_at, sub_id);
+	w = msg_wpub(m, qos, sub_id);
+	w.retain = retain;
+	w.pid = pid;
+	mq__send_publish5(c, &w);
 	s->deliver_msg++;
 	/* MQTT 5.0 resends only on reconnect [MQTT5-4.4.0-1]. */
 	if (!s->v5)
@@ -614,12 +645,11 @@ pump(mq_session *s)
 			continue;
 		}
 		if (e->qos == 0) {
-			mq_msg *m = e->msg;
+			mq_msg        *m = e->msg;
+			struct mq_wpub w = msg_wpub(m, 0, e->sub_id);
 
-			mq__send_publish5(s->conn, mq_msg_topic(m),
-			    m->topic_len, mq_msg_payload(m), m->payload_len, 0,
-			    e->retain, false, 0, mq_msg_props(m), m->props_len,
-			    m->expire_at, e->sub_id);
+			w.retain = e->retain;
+			mq__send_publish5(s->conn, &w);
 			s->deliver_msg++;
 			mq__msg_unref(m);
 		} else {
@@ -638,7 +668,8 @@ pump(mq_session *s)
 static bool
 deliver5(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 {
-	mq_conn *c = s->conn;
+	mq_conn       *c = s->conn;
+	struct mq_wpub w;
 
 	if (c->max_out != 0
 	    && !mq__pub_fits(c, p->topic_len, p->payload_len, p->props_len,
@@ -646,9 +677,12 @@ deliver5(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 		return true; /* [MQTT5-3.1.2-24]: too big for this client */
 	if (qos > 0)
 		return false;
-	mq__send_publish_v5(c, p->topic, p->topic_len, p->payload,
-	    p->payload_len, 0, retain, false, 0, p->props, p->props_len,
-	    p->expire_at, p->sub_id);
+	w = pub_wpub(p, retain);
+	w.props = p->props;
+	w.props_len = p->props_len;
+	w.expire_at = p->expire_at;
+	w.sub_id = p->sub_id;
+	mq__send_publish_v5(c, &w);
 	s->deliver_msg++;
 	mq__session_dirty(s);
 	return true;
@@ -664,8 +698,9 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 			if (deliver5(s, p, qos, retain))
 				return;
 		} else if (qos == 0) { /* v3: exactly the pre-v5 path */
-			mq__send_publish(s->conn, p->topic, p->topic_len,
-			    p->payload, p->payload_len, 0, retain, false, 0);
+			struct mq_wpub w = pub_wpub(p, retain);
+
+			mq__send_publish(s->conn, &w);
 			s->deliver_msg++;
 			mq__session_dirty(s);
 			return;
@@ -858,13 +893,12 @@ resend(mq_session *s, struct mq_inflight *f)
 	if (f->state == MQ_IF_PUBCOMP) {
 		mq__send_ack(s->conn, MQ_PUBREL, f->pid);
 	} else {
-		mq_msg *m = f->msg;
+		struct mq_wpub w = msg_wpub(f->msg, f->qos, f->sub_id);
 
 		/* [MQTT-4.4.0-1] the same id, with DUP set. */
-		mq__send_publish5(s->conn, mq_msg_topic(m), m->topic_len,
-		    mq_msg_payload(m), m->payload_len, f->qos, false, true,
-		    f->pid, mq_msg_props(m), m->props_len, m->expire_at,
-		    f->sub_id);
+		w.dup = true;
+		w.pid = f->pid;
+		mq__send_publish5(s->conn, &w);
 	}
 	f->sent_at = mq_now_ms();
 }
