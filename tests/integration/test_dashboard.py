@@ -106,7 +106,17 @@ def shot(d, name):
 
 
 def goto(d, st, page):
+    """Opens page; a browser not logged in yet (a test run alone, -k)
+    logs in as the administrator first."""
     d.get(f"{st.http_url}/#/{page}")
+    if wait(lambda: d.find_element(By.ID, "page").is_displayed()
+            or d.find_element(By.ID, "login").is_displayed(),
+            what="page or login") and \
+            d.find_element(By.ID, "login").is_displayed():
+        login(d, st, "admin", "public")
+        wait(lambda: d.find_element(By.ID, "shell").is_displayed(),
+             what="logged in")
+        d.get(f"{st.http_url}/#/{page}")
     wait(lambda: d.find_element(By.ID, "page").get_attribute("data-page")
          == page, what=f"page {page}")
 
