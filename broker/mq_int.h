@@ -536,7 +536,8 @@ void mq__conn_pending(mq_conn *c);
 void mq__conn_watch(mq_conn *c);
 void mq__flush_all(mq_broker *b);
 /* On a use_identity_as_username listener: 1 and the client
- * certificate's CN in *name, or -1 when there is none; 0 elsewhere. */
+ * certificate's CN in *name, or -ENOENT when there is none; 0
+ * elsewhere. */
 int mq__conn_identity(const mq_conn *c, mq_str *name);
 /* Last words (pending output, WebSocket close, TLS close_notify) and
  * close(2); once, from mq__conn_free. */

@@ -54,6 +54,7 @@ static int
 conn_mod(mq_conn *c, bool out)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	int                rc;
 
 	if (c->state == MQ_CS_AUTH)
 		ev.events = EPOLLRDHUP;
@@ -61,8 +62,9 @@ conn_mod(mq_conn *c, bool out)
 		ev.events |= EPOLLOUT;
 	if (epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		return 0;
-	mq_err("epoll_ctl(MOD, %d): %s", c->fd, strerror(errno));
-	return -1;
+	rc = -errno;
+	mq_err("epoll_ctl(MOD, %d): %s", c->fd, strerror(-rc));
+	return rc;
 }
 
 static void
@@ -205,7 +207,7 @@ mq__conn_identity(const mq_conn *c, mq_str *name)
 		return 0;
 	cn = mq_xport_identity(c->x);
 	if (cn == NULL || (n = strlen(cn)) == 0 || n > 65535)
-		return -1;
+		return -ENOENT;
 	name->ptr = cn;
 	name->len = (uint16_t) n;
 	return 1;
