@@ -175,7 +175,7 @@ typedef struct shm_client {
 	char     ipaddress[46];
 	uint16_t port;
 	bool     clean_sess;
-	uint8_t  proto_ver; /* 3, 4 (5 later) */
+	uint8_t  proto_ver; /* 3, 4 or 5 */
 	uint16_t keepalive;
 	int64_t  connected_at; /* unix seconds */
 	uint32_t listener;     /* index into the listeners table */
