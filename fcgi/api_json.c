@@ -82,7 +82,7 @@ api_json_err(struct api_jw *w, const struct api_err *e)
 }
 
 void
-api_json_client(struct api_jw *w, const shm_client *c)
+api_json_client(struct api_jw *w, const shm_client *c, const char *protocol)
 {
 	api_jw_object(w);
 	KSTR(w, "client_id", c->client_id);
@@ -96,6 +96,8 @@ api_json_client(struct api_jw *w, const shm_client *c)
 	KU64(w, "proto_ver", c->proto_ver);
 	KU64(w, "keepalive", c->keepalive);
 	KDATETIME(w, "connected_at", c->connected_at);
+	if (protocol != NULL)
+		KCSTR(w, "protocol", protocol);
 	api_jw_object_end(w);
 }
 

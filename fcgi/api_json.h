@@ -25,7 +25,10 @@ void api_json_ok_end(struct api_jw *w);
 /* {"code":N,"message":"..."} */
 void api_json_err(struct api_jw *w, const struct api_err *e);
 
-void api_json_client(struct api_jw *w, const shm_client *c);
+/* protocol: the name of the client's listener ("mqtt:ssl"), NULL for
+ * none (the field is left out). */
+void api_json_client(
+    struct api_jw *w, const shm_client *c, const char *protocol);
 void api_json_session(struct api_jw *w, const shm_session *s);
 void api_json_subscription(struct api_jw *w, const shm_subscription *s);
 void api_json_route(struct api_jw *w, const shm_route *rt);

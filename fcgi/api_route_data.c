@@ -253,35 +253,55 @@ h_mon_stats_node(struct hctx *h)
 
 /* ---- tables: pages and lookups ------------------------------------ */
 
+enum table { T_CLIENTS, T_SESSIONS, T_SUBS, T_ROUTES };
+
+/* What the row callbacks write with: the answer, and for client rows the
+ * listeners, whose protocol names a client's listener index. */
+struct rows {
+	struct api_jw *w;
+	struct lis_vec lv;
+};
+
 static int
 client_cb(const shm_client *c, void *arg)
 {
-	api_json_client(arg, c);
+	struct rows *r = arg;
+
+	api_json_client(r->w, c,
+	    c->listener < r->lv.n ? r->lv.v[c->listener].protocol : NULL);
 	return 0;
 }
 
 static int
 session_cb(const shm_session *s, void *arg)
 {
-	api_json_session(arg, s);
+	api_json_session(((struct rows *) arg)->w, s);
 	return 0;
 }
 
 static int
 sub_cb(const shm_subscription *s, void *arg)
 {
-	api_json_subscription(arg, s);
+	api_json_subscription(((struct rows *) arg)->w, s);
 	return 0;
 }
 
 static int
 route_cb(const shm_route *rt, void *arg)
 {
-	api_json_route(arg, rt);
+	api_json_route(((struct rows *) arg)->w, rt);
 	return 0;
 }
 
-enum table { T_CLIENTS, T_SESSIONS, T_SUBS, T_ROUTES };
+/* Client rows name their listener: read the (small) listeners table
+ * once per request.  0 or -errno. */
+static int
+rows_init(struct hctx *h, enum table t, struct rows *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->w = h->w;
+	return t == T_CLIENTS ? api__listeners_get(h, &r->lv) : 0;
+}
 
 static int64_t
 table_total(shm_reader *r, enum table t)
@@ -300,7 +320,7 @@ table_total(shm_reader *r, enum table t)
 
 static int
 table_page(
-    shm_reader *r, enum table t, uint64_t off, uint32_t n, struct api_jw *a)
+    shm_reader *r, enum table t, uint64_t off, uint32_t n, struct rows *a)
 {
 	switch (t) {
 	case T_CLIENTS:
@@ -316,7 +336,7 @@ table_page(
 
 static int
 table_get(
-    shm_reader *r, enum table t, const char *id, size_t len, struct api_jw *a)
+    shm_reader *r, enum table t, const char *id, size_t len, struct rows *a)
 {
 	switch (t) {
 	case T_CLIENTS:
@@ -335,6 +355,7 @@ page(struct hctx *h, enum table t)
 {
 	const char     *q = h->rq->query ? h->rq->query : "";
 	struct api_page p;
+	struct rows     rows;
 	int64_t         total;
 	uint64_t        off;
 	int             rc;
@@ -349,14 +370,19 @@ page(struct hctx *h, enum table t)
 		api__seg_err(h, (int) total);
 		return;
 	}
+	rc = rows_init(h, t, &rows);
+	if (rc < 0) {
+		api__seg_err(h, rc);
+		return;
+	}
 	api_json_page_begin(h->w, &p, (uint64_t) total);
 	off = (p.curr_page - 1) * p.page_size;
-	if (off < (uint64_t) total) {
-		rc = table_page(R(h), t, off, (uint32_t) p.page_size, h->w);
-		if (rc < 0) {
-			api__seg_err(h, rc);
-			return;
-		}
+	if (off < (uint64_t) total)
+		rc = table_page(R(h), t, off, (uint32_t) p.page_size, &rows);
+	free(rows.lv.v);
+	if (rc < 0) {
+		api__seg_err(h, rc);
+		return;
 	}
 	api_json_page_end(h->w);
 }
@@ -364,12 +390,18 @@ page(struct hctx *h, enum table t)
 static void
 lookup(struct hctx *h, enum table t)
 {
-	int rc;
+	struct rows rows;
+	int         rc = rows_init(h, t, &rows);
 
+	if (rc < 0) {
+		api__seg_err(h, rc);
+		return;
+	}
 	api_jw_object(h->w);
 	API_JW_KEY(h->w, "objects");
 	api_jw_array(h->w);
-	rc = table_get(R(h), t, h->id, h->id_len, h->w);
+	rc = table_get(R(h), t, h->id, h->id_len, &rows);
+	free(rows.lv.v);
 	if (rc < 0 && rc != -ENOENT) {
 		api__seg_err(h, rc);
 		return;

@@ -17,8 +17,9 @@ UPTIME = re.compile(r"^(\d+ days, )?\d+ hours, \d+ minutes, \d+ seconds$")
 MEM = re.compile(r"^\d+(\.\d\d[KMGTP]|B)$")
 LOAD = re.compile(r"^\d+\.\d\d$")
 
+# EMQ 2.3's client fields, then ours: the listener's protocol
 CLIENT_KEYS = ["client_id", "username", "ipaddress", "port", "clean_sess",
-               "proto_ver", "keepalive", "connected_at"]
+               "proto_ver", "keepalive", "connected_at", "protocol"]
 SESSION_KEYS = ["client_id", "clean_sess", "max_inflight", "inflight_queue",
                 "message_queue", "message_dropped", "awaiting_rel",
                 "awaiting_ack", "awaiting_comp", "created_at",
@@ -189,6 +190,7 @@ def test_clients_values(s):
                 assert o["keepalive"] == ka
                 assert o["proto_ver"] == ver
                 assert DT.match(o["connected_at"])
+                assert o["protocol"] == "mqtt:tcp"
         page = ok(s.get(node_path(s, "clients?page_size=10000")))
         ids = {o["client_id"]: o["port"] for o in page["objects"]}
         assert ids["cv-a"] == a.port and ids["cv-b"] == b.port

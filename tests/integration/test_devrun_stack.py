@@ -417,6 +417,13 @@ def test_four_mqtt_listeners_with_the_fronts_certificate(run):
             text = m.read().decode()
         for proto in want:
             assert 'protocol="%s"' % proto in text
+        # a client's record names the listener it came in on
+        for port, proto in ((p["MQTTD_WS_PORT"], "mqtt:ws"),
+                            (p["MQTTD_WSS_PORT"], "mqtt:wss")):
+            st, body = r.get("/api/v2/clients/dr-%d" % port)
+            assert st == 200, body
+            objs = body["result"]["objects"]
+            assert [o["protocol"] for o in objs] == [proto], body
     finally:
         sub.kill()
         for c in clients:

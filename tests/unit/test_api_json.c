@@ -37,14 +37,19 @@ T_TEST(client_escaped)
 
 	setenv("TZ", "UTC", 1);
 	tzset();
-	T_STREQ(RENDER(api_json_client(&w, &c)),
+	T_STREQ(RENDER(api_json_client(&w, &c, NULL)),
 	    "{\"client_id\":\"a\\\"b\\\\c\\n\\u0001/\xe4\xb8\xad\","
 	    "\"username\":\"undefined\",\"ipaddress\":\"127.0.0.1\","
 	    "\"port\":50953,\"clean_sess\":true,\"proto_ver\":4,"
 	    "\"keepalive\":60,\"connected_at\":\"1970-01-01 00:00:00\"}");
 	c.has_username = true;
 	c.username = (shm_str) { "", 0 };
-	T_ASSERT(strstr(RENDER(api_json_client(&w, &c)), "\"username\":\"\"")
+	T_ASSERT(
+	    strstr(RENDER(api_json_client(&w, &c, NULL)), "\"username\":\"\"")
+	    != NULL);
+	T_ASSERT(strstr(RENDER(api_json_client(&w, &c, "mqtt:wss")),
+	             "\"connected_at\":\"1970-01-01 00:00:00\","
+	             "\"protocol\":\"mqtt:wss\"}")
 	    != NULL);
 }
 

@@ -41,7 +41,8 @@ export function mount(el, ctx) {
             onclick: () => { detail.hidden = true; detail.dataset.client = ''; } }, 'Close')),
         cl ? kvTable([
           ['Username', cl.username], ['Address', `${cl.ipaddress}:${cl.port}`],
-          ['Protocol', `MQTT ${cl.proto_ver}`], ['Clean session', yes(cl.clean_sess)],
+          ['Protocol', `MQTT ${cl.proto_ver}`], ['Listener', cl.protocol || ''],
+          ['Clean session', yes(cl.clean_sess)],
           ['Keepalive', `${cl.keepalive} s`], ['Connected at', cl.connected_at],
         ], { id: 'client-detail-client' }) : h('p', null, 'Not connected.'),
         h('h4', null, 'Session'),
@@ -75,6 +76,7 @@ export function mount(el, ctx) {
       ['Username', (o) => o.username],
       ['Address', (o) => `${o.ipaddress}:${o.port}`],
       ['Protocol', (o) => o.proto_ver, 'num'],
+      ['Listener', (o) => o.protocol || ''],
       ['Clean', (o) => yes(o.clean_sess)],
       ['Keepalive', (o) => o.keepalive, 'num'],
       ['Connected at', (o) => o.connected_at],
