@@ -426,6 +426,44 @@ sys_tick(mq_timer *t)
 	}
 }
 
+/*
+ * The memory the broker may use: the machine's RAM, or less if its cgroup
+ * (v2) sets memory.max.  The API's memory_total is this, so that
+ * memory_used (resident) reads as a share of it; the process's virtual
+ * size is no measure (LMDB's map, and under ASan its shadow: "20.00T").
+ * Read once: neither changes while the broker runs, as a rule.
+ */
+static uint64_t
+memory_limit(void)
+{
+	uint64_t total = (uint64_t) sysconf(_SC_PHYS_PAGES)
+	    * (uint64_t) sysconf(_SC_PAGESIZE);
+	char               line[512], path[600];
+	FILE              *f = fopen("/proc/self/cgroup", "r");
+	unsigned long long max;
+
+	if (f == NULL)
+		return total;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		FILE *m;
+
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.max",
+		    line + 3);
+		m = fopen(path, "r");
+		if (m != NULL) {
+			/* "max" (no limit) does not scan */
+			if (fscanf(m, "%llu", &max) == 1 && max < total)
+				total = max;
+			fclose(m);
+		}
+	}
+	fclose(f);
+	return total;
+}
+
 static void
 beat(mq_timer *t)
 {
@@ -444,7 +482,9 @@ beat(mq_timer *t)
 			size = rss = 0;
 		fclose(f);
 	}
-	pr.mem_total = (uint64_t) size * (uint64_t) sysconf(_SC_PAGESIZE);
+	if (b->mem_limit == 0)
+		b->mem_limit = memory_limit();
+	pr.mem_total = b->mem_limit;
 	pr.mem_used = (uint64_t) rss * (uint64_t) sysconf(_SC_PAGESIZE);
 	pr.fds_used = b->nconns + b->nlisteners + 8;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)

@@ -322,10 +322,11 @@ struct mq_broker {
 	uint64_t           metrics_synced[SHM_METRIC_COUNT];
 	uint64_t           stats[SHM_STAT_COUNT];
 	uint64_t           started_ms;
-	int64_t            started_at;
-	uint32_t           id_seq;
-	mq_timer           sys_timer, beat_timer;
-	bool               plugins_default[8]; /* when plugins == NULL */
+	uint64_t mem_limit; /* memory_limit(), read at the first beat */
+	int64_t  started_at;
+	uint32_t id_seq;
+	mq_timer sys_timer, beat_timer;
+	bool     plugins_default[8]; /* when plugins == NULL */
 	/* Auth threads (NULL: checks run in the caller, as in the fuzzers
 	 * and unit tests, which have no loop). */
 	struct mq_authq *authq;

@@ -158,7 +158,7 @@ typedef struct shm_node {
 	int64_t  started_at;       /* unix seconds */
 	int64_t  heartbeat_ms;     /* CLOCK_REALTIME ms of the last beat */
 	bool     alive;            /* heartbeat fresher than the stale limit */
-	uint64_t mem_total;        /* bytes: broker VmSize */
+	uint64_t mem_total;        /* bytes the broker may use (RAM, cgroup) */
 	uint64_t mem_used;         /* bytes: broker VmRSS */
 	uint64_t fds_used;         /* open fds of the broker */
 	uint64_t fds_max;          /* RLIMIT_NOFILE soft limit */

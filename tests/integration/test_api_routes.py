@@ -3,6 +3,7 @@ auth): every route of EMQ 2.3's doc and the extra forms, with state made by
 real MQTT clients, checking values (ports, counts, pagination arithmetic),
 every error code path, %-encoded ids and topics.
 """
+import os
 import re
 import time
 import urllib.parse
@@ -126,6 +127,13 @@ def test_management_nodes(s):
         n["version"]
 
 
+def mem_bytes(text):
+    """The API's memory figure ("1.50G", "512B") in bytes."""
+    if text.endswith("B"):
+        return int(text[:-1])
+    return float(text[:-1]) * 1024 ** ("KMGTP".index(text[-1]) + 1)
+
+
 def test_monitoring_nodes(s):
     c = Client(s, "mon-1")
     try:
@@ -136,6 +144,11 @@ def test_monitoring_nodes(s):
                            "process_used", "max_fds", "clients",
                            "node_status", "load1", "load5", "load15"]
         assert MEM.match(n["memory_total"]) and MEM.match(n["memory_used"])
+        # total: what the broker may use (RAM or its cgroup's limit),
+        # not its virtual size (terabytes under ASan); used fits in it
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        assert 0 < mem_bytes(n["memory_used"]) \
+            <= mem_bytes(n["memory_total"]) <= ram * 1.01, n
         for k in ("load1", "load5", "load15"):
             assert LOAD.match(n[k])
         total = ok(s.get(node_path(s, "clients")))["total_num"]
