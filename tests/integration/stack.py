@@ -112,8 +112,11 @@ class Response(tuple):
 
 class Stack:
     def __init__(self, workers=2, node=NODE, admin_user=ADMIN_USER,
-                 admin_password=ADMIN_PASSWORD, env=None, timeout=20):
+                 admin_password=ADMIN_PASSWORD, env=None, timeout=20,
+                 ws=False):
         self.workers = workers
+        self.ws = ws             # an mqtt:ws listener too (ws_port)
+        self.ws_port = None
         self.node = node
         self.user = admin_user
         self.password = admin_password
@@ -192,14 +195,18 @@ class Stack:
 
     def start(self):
         self.prepare()
+        extra = ["--listen", "ws://127.0.0.1:0"] if self.ws else []
         line = self._start_ready("mqttd", lambda fd: [
             _binary("mqttd"), "--state-dir", self.state_dir,
-            "--node", self.node, "--listen", "127.0.0.1:0",
+            "--node", self.node, "--listen", "127.0.0.1:0", *extra,
             "--ready-fd", str(fd)])
-        ports = line.partition("port=")[2].split(",")
-        if not ports or not ports[0].strip().isdigit():
+        ports = [p.strip() for p in
+                 line.partition("port=")[2].split(",")]
+        if len(ports) < 1 + self.ws or not all(p.isdigit() for p in ports):
             raise StackError(f"mqttd: no port in ready line {line!r}")
         self.mqtt_port = int(ports[0])
+        if self.ws:
+            self.ws_port = int(ports[1])
 
         self._start_ready("mqttd-api", lambda fd: [
             _binary("mqttd-api"), "--state-dir", self.state_dir,

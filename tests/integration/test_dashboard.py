@@ -36,7 +36,8 @@ CHROME_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu",
 
 @pytest.fixture(scope="module")
 def st():
-    with Stack() as s:
+    # with an mqtt:ws listener: the WebSocket tool talks to the real one
+    with Stack(ws=True) as s:
         s.clients = []
         yield s
         for c in s.clients:
@@ -395,22 +396,16 @@ def test_alarms_and_metrics_pages(st, br):
     assert console_errors(br) == []
 
 
-def _ws_listener(st):
-    ls = ok(st.get(f"monitoring/listeners/{st.node}"))
-    return [x for x in ls if x["protocol"] == "mqtt:ws"]
-
-
 def test_websocket_tool(st, br):
+    ls = ok(st.get(f"monitoring/listeners/{st.node}"))
+    assert [x["listen"] for x in ls if x["protocol"] == "mqtt:ws"] == \
+        [f"127.0.0.1:{st.ws_port}"]
     goto(br, st, "websocket")
-    wait(lambda: br.find_element(By.ID, "page").get_attribute("data-ws"),
-         what="listener lookup")
+    wait(lambda: br.find_element(By.ID, "page").get_attribute("data-ws")
+         == "ready", what="listener lookup")
+    assert br.find_element(By.ID, "ws-url").get_attribute("value") == \
+        f"ws://127.0.0.1:{st.ws_port}/mqtt"
     shot(br, "websocket")
-    if not _ws_listener(st):
-        assert br.find_element(By.ID, "page").get_attribute("data-ws") \
-            == "missing"
-        assert "no mqtt:ws listener" in text(br, "ws-note")
-        assert console_errors(br) == []
-        return
     got = []
     sub = mqtt_client(st, "ws-receiver")
     sub.on_message = lambda c, u, m: got.append((m.topic, m.payload))
@@ -438,39 +433,6 @@ def test_websocket_tool(st, br):
     br.find_element(By.ID, "ws-connect").click()
     wait(lambda: "not connected" in text(br, "ws-status"), what="ws closed")
     assert console_errors(br) == []
-
-
-# The MQTT codec of the WebSocket tool (dashboard/js/mqtt.js), run in the
-# browser: byte strings of each packet, the stream parser on split and
-# joined input, malformed input.
-CODEC_JS = """
-const done = arguments[arguments.length - 1];
-import('/js/mqtt.js').then((m) => {
-  const hex = (u) => Array.from(u, (b) => b.toString(16).padStart(2, '0')).join('');
-  const r = {};
-  r.connect = hex(m.encodeConnect({clientId: 'c', keepalive: 30, clean: true}));
-  r.connectAuth = hex(m.encodeConnect({clientId: 'c', username: 'u', password: 'p', keepalive: 60}));
-  r.pub0 = hex(m.encodePublish({topic: 'a/b', payload: 'hi'}));
-  r.pub1 = hex(m.encodePublish({topic: 'a', payload: 'x', qos: 1, retain: true, id: 7}));
-  r.sub = hex(m.encodeSubscribe(1, 'a/#', 2));
-  r.unsub = hex(m.encodeUnsubscribe(2, 'a/#'));
-  r.big = hex(m.encodePublish({topic: 't', payload: new Uint8Array(200)})).slice(0, 10);
-  const p = new m.Parser();
-  const stream = Uint8Array.from([0x20, 2, 0, 0, 0x30, 5, 0, 1, 0x74, 0x68, 0x69, 0xd0, 0]);
-  const got = [];
-  for (const b of stream) got.push(...p.push(Uint8Array.of(b)));
-  r.parsed = got.map((x) => [x.type, x.flags, hex(x.body)]);
-  const pub = m.decodePublish(got[1].flags, got[1].body);
-  r.pub = [pub.topic, pub.qos, hex(pub.payload)];
-  try { new m.Parser().push(Uint8Array.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])); r.longlen = 'accepted'; }
-  catch (e) { r.longlen = e instanceof m.MalformedError; }
-  try { m.decodePublish(0, Uint8Array.from([0, 9, 0x61])); r.short = 'accepted'; }
-  catch (e) { r.short = e instanceof m.MalformedError; }
-  try { m.decodePublish(6, Uint8Array.from([0, 1, 0x61, 0])); r.qos3 = 'accepted'; }
-  catch (e) { r.qos3 = e instanceof m.MalformedError; }
-  done(r);
-}).catch((e) => done({error: String(e)}));
-"""
 
 
 def test_mqtt_codec_in_the_browser(st, br):
@@ -515,3 +477,47 @@ def test_stopped_broker_shows_stopped_and_the_api_message(st, br):
     assert "101" in text(br, "errors")
     shot(br, "stopped")
     assert console_errors(br) == []
+
+
+def test_websocket_tool_without_a_ws_listener(br):
+    """A broker with no mqtt:ws listener: the page says so."""
+    with Stack() as other:
+        goto(br, other, "websocket")
+        wait(lambda: br.find_element(By.ID, "page").get_attribute("data-ws")
+             == "missing", what="listener lookup")
+        assert "no mqtt:ws listener" in text(br, "ws-note")
+        assert console_errors(br) == []
+
+
+# The MQTT codec of the WebSocket tool (dashboard/js/mqtt.js), run in the
+# browser: byte strings of each packet, the stream parser on split and
+# joined input, malformed input.
+CODEC_JS = """
+const done = arguments[arguments.length - 1];
+import('/js/mqtt.js').then((m) => {
+  const hex = (u) => Array.from(u, (b) => b.toString(16).padStart(2, '0')).join('');
+  const r = {};
+  r.connect = hex(m.encodeConnect({clientId: 'c', keepalive: 30, clean: true}));
+  r.connectAuth = hex(m.encodeConnect({clientId: 'c', username: 'u', password: 'p', keepalive: 60}));
+  r.pub0 = hex(m.encodePublish({topic: 'a/b', payload: 'hi'}));
+  r.pub1 = hex(m.encodePublish({topic: 'a', payload: 'x', qos: 1, retain: true, id: 7}));
+  r.sub = hex(m.encodeSubscribe(1, 'a/#', 2));
+  r.unsub = hex(m.encodeUnsubscribe(2, 'a/#'));
+  r.big = hex(m.encodePublish({topic: 't', payload: new Uint8Array(200)})).slice(0, 10);
+  const p = new m.Parser();
+  const stream = Uint8Array.from([0x20, 2, 0, 0, 0x30, 5, 0, 1, 0x74, 0x68, 0x69, 0xd0, 0]);
+  const got = [];
+  for (const b of stream) got.push(...p.push(Uint8Array.of(b)));
+  r.parsed = got.map((x) => [x.type, x.flags, hex(x.body)]);
+  const pub = m.decodePublish(got[1].flags, got[1].body);
+  r.pub = [pub.topic, pub.qos, hex(pub.payload)];
+  try { new m.Parser().push(Uint8Array.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])); r.longlen = 'accepted'; }
+  catch (e) { r.longlen = e instanceof m.MalformedError; }
+  try { m.decodePublish(0, Uint8Array.from([0, 9, 0x61])); r.short = 'accepted'; }
+  catch (e) { r.short = e instanceof m.MalformedError; }
+  try { m.decodePublish(6, Uint8Array.from([0, 1, 0x61, 0])); r.qos3 = 'accepted'; }
+  catch (e) { r.qos3 = e instanceof m.MalformedError; }
+  done(r);
+}).catch((e) => done({error: String(e)}));
+"""
+
