@@ -20,11 +20,18 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_store_rec.h broker/mq_persist.c \
 	broker/mq_transport.c broker/mq_transport.h \
 	broker/mq_tls.c broker/mq_tls.h broker/mq_ws.c broker/mq_ws.h \
-	broker/mq_ws_http.c broker/mq_ws_http.h
-libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS)
+	broker/mq_ws_http.c broker/mq_ws_http.h \
+	broker/mq_backend.c broker/mq_backend.h \
+	broker/mq_authz.c broker/mq_authz.h \
+	broker/mq_pwhash.c broker/mq_pwhash.h \
+	broker/mq_dbauth.c broker/mq_dbauth.h \
+	broker/mq_auth_redis.c broker/mq_auth_redis.h
+libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS) \
+	$(HIREDIS_CFLAGS) $(PQ_CFLAGS)
 libmq_a_CFLAGS = $(AM_CFLAGS) -Wpedantic
 MQ_LIBS = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) \
-	$(WSLAY_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) $(PTHREAD_LIBS)
+	$(WSLAY_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) $(HIREDIS_LIBS) $(PQ_LIBS) \
+	$(PTHREAD_LIBS)
 
 bin_PROGRAMS += mqttd mqttd-passwd
 mqttd_SOURCES = broker/mq_main.c
@@ -71,8 +78,9 @@ FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers fuzz/fuzz_mq_plugins \
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 	$(FUZZ_LINK) $^
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
-	$(FUZZ_LINK) $^ $(JSONC_LIBS) $(CRYPT_LIBS) $(WSLAY_LIBS) \
-	    $(OPENSSL_LIBS) $(LMDB_LIBS) -lrt -lpthread
+	$(FUZZ_LINK) $(HIREDIS_CFLAGS) $(PQ_CFLAGS) $^ $(JSONC_LIBS) \
+	    $(CRYPT_LIBS) $(WSLAY_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) \
+	    $(HIREDIS_LIBS) $(PQ_LIBS) -lrt -lpthread
 fuzz/fuzz_mq_plugins: tests/fuzz/fuzz_mq_plugins.c \
 		$(filter %.c,$(MQ_PLUGIN_SRCS))
 	$(FUZZ_LINK) $^ $(CRYPT_LIBS) $(OPENSSL_LIBS)

@@ -322,9 +322,8 @@ acl_who_matches(const struct acl_rule *r, const char *client_id,
 	return false;
 }
 
-/* A %u / %c value that keeps the filter's shape. */
-static bool
-subst_value_safe(const char *v, size_t n)
+bool
+mq_acl_value_safe(const char *v, size_t n)
 {
 	if (v == NULL || n == 0)
 		return false;
@@ -363,11 +362,11 @@ acl_rule_applies(const struct acl_rule *r, const char *client_id,
 		if (r->filter[i] != '%')
 			continue;
 		if (r->filter[i + 1] == 'u') {
-			if (!subst_value_safe(username, username_len))
+			if (!mq_acl_value_safe(username, username_len))
 				return !r->allow;
 			cap += username_len;
 		} else if (r->filter[i + 1] == 'c') {
-			if (!subst_value_safe(client_id, client_id_len))
+			if (!mq_acl_value_safe(client_id, client_id_len))
 				return !r->allow;
 			cap += client_id_len;
 		}

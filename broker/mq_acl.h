@@ -30,4 +30,8 @@ bool mq_acl_check(const mq_acl *a, const char *client_id, size_t client_id_len,
     const char *username, size_t username_len, const char *topic,
     size_t topic_len, enum mq_acl_access access);
 
+/* Whether a %u / %c value keeps a filter's shape: not empty, no '+',
+ * '#', '/' or NUL (else a rule with it is left out). */
+bool mq_acl_value_safe(const char *v, size_t n);
+
 #endif

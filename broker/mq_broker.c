@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "broker/mq_authz.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 
@@ -115,6 +116,17 @@ mq__acl(mq_broker *b, mq_conn *c, const char *topic, size_t len, bool pub)
 
 	if (b->plugins == NULL || c == NULL || s == NULL)
 		return true;
+	/* A database plugin's rules, fetched at CONNECT (mq_authz.h). */
+	if (c->authz != NULL
+	    && mq__plugin_active(b, mq_authz_plugin(c->authz))) {
+		enum mq_authz_verdict v;
+
+		if (mq_authz_super(c->authz))
+			return true;
+		v = mq_authz_check(c->authz, topic, len, pub);
+		if (v != MQ_AUTHZ_NOMATCH)
+			return v == MQ_AUTHZ_ALLOW;
+	}
 	return mq_plugins_acl_check(b->plugins, s->id, s->id_len, c->username,
 	    c->username_len, topic, len,
 	    pub ? MQ_ACL_PUBLISH : MQ_ACL_SUBSCRIBE);
@@ -675,7 +687,7 @@ mq_broker_plugin(mq_broker *b, const char *name, size_t len, bool active)
 	if (rc == 0) {
 		mq_info("plugin %s %s", mq_plugin_name((enum mq_plugin_id) id),
 		    active ? "loaded" : "unloaded");
-		if (b->col != NULL && id < 8)
+		if (b->col != NULL)
 			col_plugin_active(b->col, b->plugin_col[id], active);
 		if (id == MQ_PLUGIN_SYS && active)
 			sys_announce(b);

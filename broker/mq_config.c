@@ -80,6 +80,40 @@ static const struct key keys[] = {
 	{ "persistence_sync_interval", K_U32, F(persistence_sync_interval),
 	    "ms (1000)" },
 	{ "persistence_dir", K_STR, F(persistence_dir), "(the state dir)" },
+	{ "auth_redis_server", K_STR, F(redis_server),
+	    "HOST:PORT or socket path (127.0.0.1:6379)" },
+	{ "auth_redis_password", K_STR, F(redis_password), "AUTH (none)" },
+	{ "auth_redis_database", K_U32, F(redis_database), "SELECT (0)" },
+	{ "auth_redis_auth_cmd", K_STR, F(redis_auth_cmd),
+	    "(HMGET mqtt_user:%u password)" },
+	{ "auth_redis_super_cmd", K_STR, F(redis_super_cmd),
+	    "(HGET mqtt_user:%u is_superuser)" },
+	{ "auth_redis_acl_cmd", K_STR, F(redis_acl_cmd),
+	    "(HGETALL mqtt_acl:%u)" },
+	{ "auth_redis_password_hash", K_STR, F(redis_password_hash),
+	    "plain|md5|sha|sha256|bcrypt|salt,ALG|pbkdf2,... (plain)" },
+	{ "auth_redis_timeout", K_U32, F(redis_timeout), "ms (5000)" },
+	{ "auth_redis_max_pending", K_U32, F(redis_max_pending),
+	    "requests in flight (4096)" },
+	{ "auth_redis_on_error", K_STR, F(redis_on_error),
+	    "backend failing: deny|ignore (deny)" },
+	{ "auth_redis_acl_nomatch", K_STR, F(redis_acl_nomatch),
+	    "rules but no match: deny|allow (deny)" },
+	{ "auth_pgsql_conninfo", K_STR, F(pgsql_conninfo),
+	    "libpq connection string (hostaddr=127.0.0.1 dbname=mqtt)" },
+	{ "auth_pgsql_pool", K_U32, F(pgsql_pool), "connections (4)" },
+	{ "auth_pgsql_auth_query", K_STR, F(pgsql_auth_query),
+	    "SQL, %u %c %a bound as parameters" },
+	{ "auth_pgsql_super_query", K_STR, F(pgsql_super_query), "SQL" },
+	{ "auth_pgsql_acl_query", K_STR, F(pgsql_acl_query), "SQL" },
+	{ "auth_pgsql_password_hash", K_STR, F(pgsql_password_hash),
+	    "as auth_redis_password_hash (plain)" },
+	{ "auth_pgsql_timeout", K_U32, F(pgsql_timeout), "ms (5000)" },
+	{ "auth_pgsql_max_pending", K_U32, F(pgsql_max_pending),
+	    "requests queued (4096)" },
+	{ "auth_pgsql_on_error", K_STR, F(pgsql_on_error), "deny|ignore" },
+	{ "auth_pgsql_acl_nomatch", K_STR, F(pgsql_acl_nomatch),
+	    "deny|allow (deny)" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -598,6 +632,21 @@ mq_config_fini(mq_config *c)
 	free(c->acl_file);
 	free(c->cluster_nats);
 	free(c->persistence_dir);
+	free(c->redis_server);
+	free(c->redis_password);
+	free(c->redis_auth_cmd);
+	free(c->redis_super_cmd);
+	free(c->redis_acl_cmd);
+	free(c->redis_password_hash);
+	free(c->redis_on_error);
+	free(c->redis_acl_nomatch);
+	free(c->pgsql_conninfo);
+	free(c->pgsql_auth_query);
+	free(c->pgsql_super_query);
+	free(c->pgsql_acl_query);
+	free(c->pgsql_password_hash);
+	free(c->pgsql_on_error);
+	free(c->pgsql_acl_nomatch);
 	free(c->certfile);
 	free(c->keyfile);
 	free(c->cafile);

@@ -85,6 +85,16 @@ typedef struct mq_config {
 	int      persistence_sync;          /* enum mq_persist_sync */
 	uint32_t persistence_sync_interval; /* ms, MQ_PERSIST_INTERVAL */
 	char    *persistence_dir;           /* NULL: the state dir */
+	/* mqttd_auth_redis / mqttd_auth_pgsql (mq_auth_redis.h,
+	 * mq_auth_pgsql.h; NULL / 0: their defaults) */
+	char    *redis_server, *redis_password;
+	uint32_t redis_database, redis_timeout, redis_max_pending;
+	char    *redis_auth_cmd, *redis_super_cmd, *redis_acl_cmd;
+	char    *redis_password_hash, *redis_on_error, *redis_acl_nomatch;
+	char    *pgsql_conninfo;
+	uint32_t pgsql_pool, pgsql_timeout, pgsql_max_pending;
+	char    *pgsql_auth_query, *pgsql_super_query, *pgsql_acl_query;
+	char    *pgsql_password_hash, *pgsql_on_error, *pgsql_acl_nomatch;
 } mq_config;
 
 enum mq_persist_sync {

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "broker/mq_authq.h"
+#include "broker/mq_dbauth.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 
@@ -257,6 +258,7 @@ mq__connect_cancel(mq_conn *c)
 {
 	connreq_free(c->creq);
 	c->creq = NULL;
+	mq__dbauth_cancel(c);
 	if (c->auth == NULL)
 		return;
 	mq_authq_cancel(c->b->authq, c->auth);
@@ -279,6 +281,22 @@ connreq_save(struct mq_connreq *rq)
 	s->user_len = 0;
 	rq->will = NULL; /* the copy has it now */
 	return s;
+}
+
+/* Parks c in MQ_CS_AUTH with its request saved, for mq__connect_resume. */
+static enum mq_hs
+connect_hold(mq_conn *c, struct mq_connreq *rq)
+{
+	c->creq = connreq_save(rq);
+	if (c->creq == NULL) {
+		mq_err("auth check: %s", strerror(ENOMEM));
+		mq__dbauth_cancel(c);
+		return mq__connect_refuse(
+		    c, MQ_CONNACK_UNAVAILABLE, 0, MQ_HS_REFUSED);
+	}
+	c->state = MQ_CS_AUTH;
+	mq__conn_watch(c);
+	return MQ_HS_PARKED;
 }
 
 /*
@@ -514,10 +532,19 @@ mq__on_connect(mq_conn *c, const mq_packet *pkt)
 
 	hs = connect_decode(c, pkt, &rq);
 	if (hs == MQ_HS_OK && c->b->plugins != NULL)
-		r = mq_plugins_authenticate_begin(c->b->plugins, rq.id,
+		r = mq_plugins_authenticate_local(c->b->plugins, rq.id,
 		    rq.id_len, rq.user, rq.user_len,
 		    k->has_password ? k->password.ptr : NULL, k->password.len,
 		    c->b->authq != NULL ? &ck : NULL);
+	/* No file plugin knows the client: the database plugins. */
+	if (hs == MQ_HS_OK && r == MQ_AUTH_IGNORE) {
+		r = mq__dbauth_begin(c, rq.id, rq.id_len,
+		    k->has_password ? k->password.ptr : NULL, k->password.len);
+		if (r == MQ_AUTH_IGNORE)
+			r = mq_plugins_anonymous(c->b->plugins);
+		else if (r == MQ_AUTH_PENDING)
+			hs = connect_hold(c, &rq);
+	}
 	if (hs == MQ_HS_OK && r == MQ_AUTH_PENDING)
 		hs = connect_park(c, &rq, ck);
 	else if (hs == MQ_HS_OK)

@@ -18,6 +18,7 @@
 #include "broker/mq_codec.h"
 #include "broker/mq_hash.h"
 #include "broker/mq_log.h"
+#include "broker/mq_plugins.h"
 #include "broker/mq_timer.h"
 #include "broker/mq_transport.h"
 #include "broker/mq_trie.h"
@@ -38,7 +39,8 @@ enum mq_kind {
 	MQ_K_CTL_CONN,
 	MQ_K_AUTHQ,
 	MQ_K_CLUSTER,
-	MQ_K_STORE
+	MQ_K_STORE,
+	MQ_K_WATCH /* a backend's socket (mq_backend.h) */
 };
 
 /*
@@ -166,6 +168,10 @@ struct mq_conn {
 	struct mq_auth_job *auth;
 	struct mq_connreq  *creq;
 	uint32_t acks_waiting; /* acks held for a store commit (mq_persist) */
+	/* A database plugin's question in flight (mq_dbauth.h), and what
+	 * the plugin that authenticated the client said of it. */
+	struct mq_dbreq *dbreq;
+	struct mq_authz *authz;
 };
 
 /*
@@ -315,7 +321,7 @@ struct mq_broker {
 	struct mq_listener listeners[MQ_MAX_LISTENERS];
 	unsigned           nlisteners;
 	struct mq_ctl     *ctl;
-	col_ref            plugin_col[8];
+	col_ref            plugin_col[MQ_PLUGIN_COUNT];
 	uint32_t           nclients, nsessions, nsubs, nretained;
 	uint32_t           nconns; /* open sockets, for fds_used */
 	uint64_t           metrics[SHM_METRIC_COUNT];
@@ -326,7 +332,7 @@ struct mq_broker {
 	int64_t  started_at;
 	uint32_t id_seq;
 	mq_timer sys_timer, beat_timer;
-	bool     plugins_default[8]; /* when plugins == NULL */
+	bool     plugins_default[MQ_PLUGIN_COUNT]; /* when plugins == NULL */
 	/* Auth threads (NULL: checks run in the caller, as in the fuzzers
 	 * and unit tests, which have no loop). */
 	struct mq_authq *authq;
@@ -342,6 +348,7 @@ struct mq_broker {
 	struct mq_persist *persist;
 	uint8_t            persist_kind; /* MQ_K_STORE: its epoll tag */
 	uint64_t           store_changes, store_mark;
+	struct mq_dbauth  *dbauth; /* database auth plugins (mq_dbauth.h) */
 };
 
 static inline void

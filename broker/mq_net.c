@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include "broker/mq_authq.h"
+#include "broker/mq_backend.h"
+#include "broker/mq_dbauth.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 #include "broker/mq_tls.h"
@@ -646,6 +648,9 @@ dispatch(mq_broker *b, struct epoll_event *ev)
 	case MQ_K_STORE:
 		mq__persist_event(b);
 		break;
+	case MQ_K_WATCH:
+		mq_watch_event(ev->data.ptr, ev->events);
+		break;
 	default:
 		mq__ctl_event(b, ev->data.ptr, ev->events);
 		break;
@@ -728,6 +733,8 @@ mq_broker_run(mq_broker *b)
 	if (rc == 0)
 		rc = authq_open(b);
 	if (rc == 0)
+		rc = mq__dbauth_open(b);
+	if (rc == 0)
 		rc = cluster_open(b);
 	for (unsigned i = 0; rc == 0 && i < b->cfg->nlisten; i++)
 		rc = listener_open(b, &b->cfg->listen[i]);
@@ -758,6 +765,7 @@ mq_broker_run(mq_broker *b)
 	/* Every connection is gone, so every job is cancelled: this only
 	 * waits for the checks that are running. */
 	mq_authq_free(&b->authq);
+	mq__dbauth_close(b);
 	mq__ctl_close(b);
 	for (unsigned i = 0; i < b->nlisteners; i++) {
 		close(b->listeners[i].fd);

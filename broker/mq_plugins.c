@@ -57,6 +57,10 @@ static const struct {
 	    "Topic ACL per user / client from a rule file", false },
 	[MQ_PLUGIN_SYS] = { "mqttd_sys",
 	    "$SYS/brokers/<node> uptime, version, metrics and stats", true },
+	[MQ_PLUGIN_AUTH_REDIS] = { "mqttd_auth_redis",
+	    "Authentication, superuser and ACL with Redis", false },
+	[MQ_PLUGIN_AUTH_PGSQL] = { "mqttd_auth_pgsql",
+	    "Authentication, superuser and ACL with PostgreSQL", false },
 };
 
 const char *
@@ -116,7 +120,24 @@ mq_plugins_check_finish(const mq_plugins *p, struct mq_auth_check *ck)
  * allow_anonymous.
  */
 enum mq_auth_result
+mq_plugins_anonymous(const mq_plugins *p)
+{
+	return p->allow_anonymous ? MQ_AUTH_ALLOW : MQ_AUTH_NOT_AUTHORIZED;
+}
+
+enum mq_auth_result
 mq_plugins_authenticate_begin(const mq_plugins *p, const char *client_id,
+    size_t client_id_len, const char *username, size_t username_len,
+    const char *password, size_t password_len, struct mq_auth_check **ck)
+{
+	enum mq_auth_result r = mq_plugins_authenticate_local(p, client_id,
+	    client_id_len, username, username_len, password, password_len, ck);
+
+	return r == MQ_AUTH_IGNORE ? mq_plugins_anonymous(p) : r;
+}
+
+enum mq_auth_result
+mq_plugins_authenticate_local(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,
     const char *password, size_t password_len, struct mq_auth_check **ck)
 {
@@ -141,7 +162,7 @@ mq_plugins_authenticate_begin(const mq_plugins *p, const char *client_id,
 	case MQ_CRED_IGNORE:
 		break;
 	}
-	return p->allow_anonymous ? MQ_AUTH_ALLOW : MQ_AUTH_NOT_AUTHORIZED;
+	return MQ_AUTH_IGNORE;
 }
 
 enum mq_auth_result

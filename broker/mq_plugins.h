@@ -14,6 +14,10 @@
  *   mqttd_acl_file       topic ACL rules per user / client (see
  *                        mq_acl.c for the rule format)
  *   mqttd_sys            $SYS/brokers/<node>/... publishing (broker core)
+ *   mqttd_auth_redis     users, superusers and ACL in Redis, and
+ *   mqttd_auth_pgsql     in PostgreSQL: asked on the broker's loop when
+ *                        no file plugin knows the client (mq_dbauth.h);
+ *                        this table only holds their on/off state
  *
  * Authentication follows EMQ 2.3's chain: each active auth plugin either
  * accepts, rejects, or ignores (it does not know the user / client); when
@@ -39,6 +43,8 @@ enum mq_plugin_id {
 	MQ_PLUGIN_AUTH_CLIENTID,
 	MQ_PLUGIN_ACL_FILE,
 	MQ_PLUGIN_SYS,
+	MQ_PLUGIN_AUTH_REDIS, /* backends: mq_dbauth.h */
+	MQ_PLUGIN_AUTH_PGSQL,
 	MQ_PLUGIN_COUNT
 };
 
@@ -55,6 +61,7 @@ enum mq_auth_result {
 	MQ_AUTH_BAD_CREDENTIALS, /* CONNACK 4 */
 	MQ_AUTH_NOT_AUTHORIZED,  /* CONNACK 5 */
 	MQ_AUTH_PENDING,         /* _begin only: a crypt(3) check to run */
+	MQ_AUTH_IGNORE,          /* _local only: no file plugin knows it */
 };
 
 /*
@@ -109,6 +116,17 @@ enum mq_auth_result mq_plugins_authenticate_begin(const mq_plugins *p,
     const char *client_id, size_t client_id_len, const char *username,
     size_t username_len, const char *password, size_t password_len,
     struct mq_auth_check **ck);
+/*
+ * The same, without the allow_anonymous step: MQ_AUTH_IGNORE when no
+ * file plugin knows the client, for the database plugins to be asked
+ * (mq_dbauth.h) before mq_plugins_anonymous decides.
+ */
+enum mq_auth_result mq_plugins_authenticate_local(const mq_plugins *p,
+    const char *client_id, size_t client_id_len, const char *username,
+    size_t username_len, const char *password, size_t password_len,
+    struct mq_auth_check **ck);
+/* The verdict for a client no plugin knows (allow_anonymous). */
+enum mq_auth_result mq_plugins_anonymous(const mq_plugins *p);
 enum mq_auth_result mq_plugins_check_finish(
     const mq_plugins *p, struct mq_auth_check *ck);
 

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "broker/mq_authq.h"
+#include "broker/mq_authz.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 
@@ -1060,6 +1061,7 @@ mq__conn_free(mq_conn *c)
 			free(c->aliases->topic[i]);
 		free(c->aliases);
 	}
+	mq_authz_free(&c->authz);
 	free(c->username);
 	free(c->in.p);
 	free(c->out.p);

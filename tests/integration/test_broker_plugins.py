@@ -9,7 +9,8 @@ from broker_fixture import broker, broker_factory  # noqa: F401
 from broker_fixture import build_path, rows, shutdown_count, wait_until
 
 PLUGINS = ["mqttd_retainer", "mqttd_auth_username", "mqttd_auth_clientid",
-           "mqttd_acl_file", "mqttd_sys"]
+           "mqttd_acl_file", "mqttd_sys", "mqttd_auth_redis",
+           "mqttd_auth_pgsql"]
 
 
 def passwd(path, name, password, yescrypt=False):
@@ -39,7 +40,8 @@ def test_plugins_listed_with_defaults(broker):
     assert active_map(broker) == {
         "mqttd_retainer": True, "mqttd_auth_username": False,
         "mqttd_auth_clientid": False, "mqttd_acl_file": False,
-        "mqttd_sys": True}
+        "mqttd_sys": True, "mqttd_auth_redis": False,
+        "mqttd_auth_pgsql": False}
 
 
 def test_plugin_command_codes(broker):
@@ -245,7 +247,8 @@ def test_plugin_state_persists_across_restart(broker):
     assert active_map(broker) == {
         "mqttd_retainer": False, "mqttd_auth_username": False,
         "mqttd_auth_clientid": False, "mqttd_acl_file": True,
-        "mqttd_sys": True}
+        "mqttd_sys": True, "mqttd_auth_redis": False,
+        "mqttd_auth_pgsql": False}
     assert switch(broker, "mqttd_retainer", False)["code"] == 111
     # and the behaviour follows the persisted state
     pub = m.connected(broker.port, "pp")
@@ -303,5 +306,6 @@ def test_corrupt_state_file_means_defaults(broker_factory):
     assert active_map(b) == {
         "mqttd_retainer": True, "mqttd_auth_username": False,
         "mqttd_auth_clientid": False, "mqttd_acl_file": False,
-        "mqttd_sys": False}
+        "mqttd_sys": False, "mqttd_auth_redis": False,
+        "mqttd_auth_pgsql": False}
     assert "plugins.state" in b.stderr()

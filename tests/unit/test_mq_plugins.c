@@ -97,6 +97,8 @@ T_TEST(names_and_find)
 		"mqttd_auth_clientid",
 		"mqttd_acl_file",
 		"mqttd_sys",
+		"mqttd_auth_redis",
+		"mqttd_auth_pgsql",
 	};
 
 	for (int i = 0; i < MQ_PLUGIN_COUNT; i++) {
@@ -143,7 +145,9 @@ T_TEST(state_round_trip)
 	    "mqttd_auth_username off\n"
 	    "mqttd_auth_clientid off\n"
 	    "mqttd_acl_file on\n"
-	    "mqttd_sys on\n");
+	    "mqttd_sys on\n"
+	    "mqttd_auth_redis off\n"
+	    "mqttd_auth_pgsql off\n");
 	T_ASSERT(access(tmp_path("plugins.state.tmp"), F_OK) < 0);
 	mq_plugins_free(&p);
 
