@@ -5,17 +5,18 @@
 # MQ_PLUGIN_SRCS: the plugins and what they need, no more (fuzz_mq_plugins).
 MQ_PLUGIN_SRCS = broker/mq_plugins.c broker/mq_plugins.h \
 	broker/mq_creds.c broker/mq_creds.h broker/mq_acl.c broker/mq_acl.h \
-	broker/mq_file.c broker/mq_file.h broker/mq_log.c broker/mq_log.h
+	broker/mq_file.c broker/mq_file.h broker/mq_log.c broker/mq_log.h \
+	broker/mq_jwt.c broker/mq_jwt.h broker/mq_trie.c broker/mq_trie.h \
+	broker/mq_hash.c broker/mq_hash.h
 noinst_LIBRARIES += libmq.a
 libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
-	broker/mq_trie.c broker/mq_trie.h broker/mq_hash.c broker/mq_hash.h \
 	broker/mq_timer.c broker/mq_timer.h broker/mq_config.c \
 	broker/mq_config.h \
 	broker/mq_broker.c broker/mq_broker.h broker/mq_int.h broker/mq_route.c \
 	broker/mq_session.c broker/mq_proto.c broker/mq_connect.c \
 	broker/mq_net.c broker/mq_ctl.c $(MQ_PLUGIN_SRCS) \
 	broker/mq_authq.c broker/mq_authq.h broker/mq_cluster.c \
-	broker/mq_cluster.h broker/mq_jwt.c broker/mq_jwt.h \
+	broker/mq_cluster.h \
 	broker/mq_store.c broker/mq_store.h broker/mq_store_rec.c \
 	broker/mq_store_rec.h broker/mq_persist.c \
 	broker/mq_transport.c broker/mq_transport.h \
@@ -83,7 +84,7 @@ fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
 	    $(HIREDIS_LIBS) $(PQ_LIBS) -lrt -lpthread
 fuzz/fuzz_mq_plugins: tests/fuzz/fuzz_mq_plugins.c \
 		$(filter %.c,$(MQ_PLUGIN_SRCS))
-	$(FUZZ_LINK) $^ $(CRYPT_LIBS) $(OPENSSL_LIBS)
+	$(FUZZ_LINK) $^ $(CRYPT_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
 fuzz/fuzz_mq_store_rec: tests/fuzz/fuzz_mq_store_rec.c broker/mq_store_rec.c \
 	    broker/mq_trie.c broker/mq_hash.c
 	$(FUZZ_LINK) $^ -lpthread

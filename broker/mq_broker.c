@@ -127,8 +127,8 @@ mq__acl(mq_broker *b, mq_conn *c, const char *topic, size_t len, bool pub)
 		if (v != MQ_AUTHZ_NOMATCH)
 			return v == MQ_AUTHZ_ALLOW;
 	}
-	return mq_plugins_acl_check(b->plugins, s->id, s->id_len, c->username,
-	    c->username_len, topic, len,
+	return mq_plugins_acl(b->plugins, &c->grant, s->id, s->id_len,
+	    c->username, c->username_len, topic, len,
 	    pub ? MQ_ACL_PUBLISH : MQ_ACL_SUBSCRIBE);
 }
 

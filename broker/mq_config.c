@@ -114,6 +114,17 @@ static const struct key keys[] = {
 	{ "auth_pgsql_on_error", K_STR, F(pgsql_on_error), "deny|ignore" },
 	{ "auth_pgsql_acl_nomatch", K_STR, F(pgsql_acl_nomatch),
 	    "deny|allow (deny)" },
+	{ "auth_jwt_secret", K_STR, F(jwt_secret), "HS256/384/512 secret" },
+	{ "auth_jwt_pubkey", K_STR, F(jwt_pubkey), "RS256/ES256 key (PEM)" },
+	{ "auth_jwt_from", K_STR, F(jwt_from),
+	    "password|username (password)" },
+	{ "auth_jwt_verify_clientid", K_BOOL, F(jwt_verify_clientid),
+	    "claim clientid must match (false)" },
+	{ "auth_jwt_verify_username", K_BOOL, F(jwt_verify_username),
+	    "claim username must match (false)" },
+	{ "auth_jwt_leeway", K_U32, F(jwt_leeway), "exp/nbf skew, s (10)" },
+	{ "auth_jwt_acl_claim", K_STR, F(jwt_acl_claim),
+	    "claim with pub/sub/pubsub filters (none)" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -163,6 +174,7 @@ defaults(mq_config *c)
 	c->seg_routes = 262144;
 	c->seg_string_bytes = 64u << 20;
 	c->persistence_sync_interval = 1000;
+	c->jwt_leeway = 10;
 }
 
 static const char *const protocols[] = {
@@ -618,6 +630,12 @@ mq_config_load(mq_config *c, int argc, char **argv)
 		c->max_packet_size = 16;
 	if (c->sys_interval == 0)
 		c->sys_interval = 1;
+	if (c->jwt_from != NULL && strcmp(c->jwt_from, "password") != 0
+	    && strcmp(c->jwt_from, "username") != 0) {
+		fprintf(stderr,
+		    "mqttd: auth_jwt_from must be password or username\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -653,5 +671,9 @@ mq_config_fini(mq_config *c)
 	free(c->ciphers);
 	free(c->ws_path);
 	free(c->ws_origins);
+	free(c->jwt_secret);
+	free(c->jwt_pubkey);
+	free(c->jwt_from);
+	free(c->jwt_acl_claim);
 	memset(c, 0, sizeof(*c));
 }

@@ -95,6 +95,11 @@ typedef struct mq_config {
 	uint32_t pgsql_pool, pgsql_timeout, pgsql_max_pending;
 	char    *pgsql_auth_query, *pgsql_super_query, *pgsql_acl_query;
 	char    *pgsql_password_hash, *pgsql_on_error, *pgsql_acl_nomatch;
+	/* mqttd_auth_jwt (mq_jwt.h): HMAC secret, PEM public key file,
+	 * where the token is ("password" or "username"), claim checks */
+	char    *jwt_secret, *jwt_pubkey, *jwt_from, *jwt_acl_claim;
+	bool     jwt_verify_clientid, jwt_verify_username;
+	uint32_t jwt_leeway; /* seconds of clock skew on exp / nbf */
 } mq_config;
 
 enum mq_persist_sync {

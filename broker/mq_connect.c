@@ -531,12 +531,15 @@ mq__on_connect(mq_conn *c, const mq_packet *pkt)
 	enum mq_hs               hs;
 
 	hs = connect_decode(c, pkt, &rq);
-	if (hs == MQ_HS_OK && c->b->plugins != NULL)
-		r = mq_plugins_authenticate_local(c->b->plugins, rq.id,
-		    rq.id_len, rq.user, rq.user_len,
-		    k->has_password ? k->password.ptr : NULL, k->password.len,
+	if (hs == MQ_HS_OK && c->b->plugins != NULL) {
+		struct mq_auth_who w = { rq.id, rq.user,
+			k->has_password ? k->password.ptr : NULL, rq.id_len,
+			rq.user_len, k->password.len };
+
+		r = mq_plugins_auth_begin(c->b->plugins, &w, &c->grant,
 		    c->b->authq != NULL ? &ck : NULL);
-	/* No file plugin knows the client: the database plugins. */
+	}
+	/* No local plugin knows the client: the database plugins. */
 	if (hs == MQ_HS_OK && r == MQ_AUTH_IGNORE) {
 		r = mq__dbauth_begin(c, rq.id, rq.id_len,
 		    k->has_password ? k->password.ptr : NULL, k->password.len);

@@ -170,8 +170,9 @@ struct mq_conn {
 	uint32_t acks_waiting; /* acks held for a store commit (mq_persist) */
 	/* A database plugin's question in flight (mq_dbauth.h), and what
 	 * the plugin that authenticated the client said of it. */
-	struct mq_dbreq *dbreq;
-	struct mq_authz *authz;
+	struct mq_dbreq     *dbreq;
+	struct mq_authz     *authz;
+	struct mq_auth_grant grant; /* what the auth chain granted */
 };
 
 /*

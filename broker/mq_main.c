@@ -116,6 +116,7 @@ main(int argc, char **argv)
 	struct cl_link *cl = NULL;
 #endif
 	struct mq_plugins_config pc;
+	struct mq_jwt_config     jwt;
 	int                      rc, raise_err = raise_nofile();
 
 	rc = mq_config_load(&cfg, argc, argv);
@@ -129,6 +130,14 @@ main(int argc, char **argv)
 	if (rc == 0 && !cfg.no_segment)
 		rc = open_segment(&cfg, dir, &c);
 	if (rc == 0) {
+		jwt = (struct mq_jwt_config) {
+			.secret = cfg.jwt_secret,
+			.pubkey_file = cfg.jwt_pubkey,
+			.leeway_s = cfg.jwt_leeway,
+			.verify_clientid = cfg.jwt_verify_clientid,
+			.verify_username = cfg.jwt_verify_username,
+			.acl_claim = cfg.jwt_acl_claim,
+		};
 		snprintf(st, sizeof(st), "%s/plugins.state", dir);
 		pc = (struct mq_plugins_config) {
 			.state_path = st,
@@ -136,6 +145,9 @@ main(int argc, char **argv)
 			.clientid_file = cfg.clientid_file,
 			.acl_file = cfg.acl_file,
 			.allow_anonymous = cfg.allow_anonymous,
+			.jwt = &jwt,
+			.jwt_from_username = cfg.jwt_from != NULL
+			    && strcmp(cfg.jwt_from, "username") == 0,
 		};
 		rc = mq_plugins_new(&pl, &pc);
 	}

@@ -25,10 +25,13 @@
 #include "broker/mq_file.h"
 #include "broker/mq_log.h"
 
+#include <openssl/crypto.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct mq_plugins {
 	char       *state_path;
@@ -41,6 +44,11 @@ struct mq_plugins {
 	mq_creds   *users;
 	mq_creds   *clients;
 	mq_acl     *acl;
+	/* mqttd_auth_jwt: the settings (key file re-read on reload) and
+	 * the verifier, NULL when it has no key. */
+	struct mq_jwt_config jwt_cfg;
+	bool                 jwt_from_username;
+	mq_jwt              *jwt;
 };
 
 static const struct {
@@ -61,6 +69,8 @@ static const struct {
 	    "Authentication, superuser and ACL with Redis", false },
 	[MQ_PLUGIN_AUTH_PGSQL] = { "mqttd_auth_pgsql",
 	    "Authentication, superuser and ACL with PostgreSQL", false },
+	[MQ_PLUGIN_AUTH_JWT] = { "mqttd_auth_jwt",
+	    "Authentication with JSON Web Tokens (HS*, RS256, ES256)", false },
 };
 
 const char *
@@ -114,32 +124,67 @@ mq_plugins_check_finish(const mq_plugins *p, struct mq_auth_check *ck)
 	                                    : MQ_AUTH_BAD_CREDENTIALS;
 }
 
+void
+mq_plugins_grant_fini(struct mq_auth_grant *g)
+{
+	if (g != NULL)
+		mq_jwt_acl_free(&g->jwt_acl);
+}
+
 /*
- * EMQ 2.3's chain: mqttd_auth_username, then mqttd_auth_clientid; the
- * first that knows the name decides, and when none does,
- * allow_anonymous.
+ * mqttd_auth_jwt: no token passes the client on; a token that does not
+ * verify (or that nothing can verify: no key) is a refusal, as EMQ's
+ * emq_auth_jwt answers {error, _} for it.  The token's ACL claim goes
+ * to g.
  */
+static enum mq_cred_verdict
+jwt_check(
+    const mq_plugins *p, const struct mq_auth_who *w, struct mq_auth_grant *g)
+{
+	const char *tok = p->jwt_from_username ? w->username : w->password;
+	size_t len = p->jwt_from_username ? w->username_len : w->password_len;
+	mq_jwt_acl        *acl = NULL;
+	enum mq_jwt_result r;
+
+	if (tok == NULL || len == 0)
+		return MQ_CRED_IGNORE;
+	if (p->jwt == NULL) {
+		mq_info(
+		    "client %.*s: token refused: mqttd_auth_jwt has no key",
+		    (int) w->client_id_len, w->client_id);
+		return MQ_CRED_REJECT;
+	}
+	r = mq_jwt_verify(p->jwt, tok, len, w->client_id, w->client_id_len,
+	    w->username, w->username_len, (int64_t) time(NULL),
+	    g != NULL ? &acl : NULL);
+	if (r != MQ_JWT_OK) {
+		mq_info("client %.*s: token refused: %s",
+		    (int) w->client_id_len, w->client_id,
+		    mq_jwt_result_str(r));
+		return MQ_CRED_REJECT;
+	}
+	if (g != NULL) {
+		mq_jwt_acl_free(&g->jwt_acl);
+		g->jwt_acl = acl;
+	}
+	return MQ_CRED_ACCEPT;
+}
+
 enum mq_auth_result
 mq_plugins_anonymous(const mq_plugins *p)
 {
 	return p->allow_anonymous ? MQ_AUTH_ALLOW : MQ_AUTH_NOT_AUTHORIZED;
 }
 
+/*
+ * EMQ 2.3's chain, its local part: mqttd_auth_username,
+ * mqttd_auth_clientid, then mqttd_auth_jwt; the first that knows the
+ * client decides.  IGNORE: none does (the backends are next, then
+ * allow_anonymous).
+ */
 enum mq_auth_result
-mq_plugins_authenticate_begin(const mq_plugins *p, const char *client_id,
-    size_t client_id_len, const char *username, size_t username_len,
-    const char *password, size_t password_len, struct mq_auth_check **ck)
-{
-	enum mq_auth_result r = mq_plugins_authenticate_local(p, client_id,
-	    client_id_len, username, username_len, password, password_len, ck);
-
-	return r == MQ_AUTH_IGNORE ? mq_plugins_anonymous(p) : r;
-}
-
-enum mq_auth_result
-mq_plugins_authenticate_local(const mq_plugins *p, const char *client_id,
-    size_t client_id_len, const char *username, size_t username_len,
-    const char *password, size_t password_len, struct mq_auth_check **ck)
+mq_plugins_auth_begin(const mq_plugins *p, const struct mq_auth_who *w,
+    struct mq_auth_grant *g, struct mq_auth_check **ck)
 {
 	enum mq_cred_verdict v = MQ_CRED_IGNORE;
 
@@ -147,11 +192,14 @@ mq_plugins_authenticate_local(const mq_plugins *p, const char *client_id,
 		*ck = NULL;
 	if (p->active[MQ_PLUGIN_AUTH_USERNAME])
 		v = mq_creds_check(p->users, p->cache, MQ_PLUGIN_AUTH_USERNAME,
-		    username, username_len, password, password_len, ck);
+		    w->username, w->username_len, w->password, w->password_len,
+		    ck);
 	if (v == MQ_CRED_IGNORE && p->active[MQ_PLUGIN_AUTH_CLIENTID])
 		v = mq_creds_check(p->clients, p->cache,
-		    MQ_PLUGIN_AUTH_CLIENTID, client_id, client_id_len,
-		    password, password_len, ck);
+		    MQ_PLUGIN_AUTH_CLIENTID, w->client_id, w->client_id_len,
+		    w->password, w->password_len, ck);
+	if (v == MQ_CRED_IGNORE && p->active[MQ_PLUGIN_AUTH_JWT])
+		v = jwt_check(p, w, g);
 	switch (v) {
 	case MQ_CRED_ACCEPT:
 		return MQ_AUTH_ALLOW;
@@ -166,12 +214,47 @@ mq_plugins_authenticate_local(const mq_plugins *p, const char *client_id,
 }
 
 enum mq_auth_result
+mq_plugins_authenticate_local(const mq_plugins *p, const char *client_id,
+    size_t client_id_len, const char *username, size_t username_len,
+    const char *password, size_t password_len, struct mq_auth_check **ck)
+{
+	struct mq_auth_who w = { client_id, username, password, client_id_len,
+		username_len, password_len };
+
+	return mq_plugins_auth_begin(p, &w, NULL, ck);
+}
+
+enum mq_auth_result
+mq_plugins_authenticate_begin(const mq_plugins *p, const char *client_id,
+    size_t client_id_len, const char *username, size_t username_len,
+    const char *password, size_t password_len, struct mq_auth_check **ck)
+{
+	enum mq_auth_result r = mq_plugins_authenticate_local(p, client_id,
+	    client_id_len, username, username_len, password, password_len, ck);
+
+	return r == MQ_AUTH_IGNORE ? mq_plugins_anonymous(p) : r;
+}
+
+enum mq_auth_result
 mq_plugins_authenticate(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,
     const char *password, size_t password_len)
 {
 	return mq_plugins_authenticate_begin(p, client_id, client_id_len,
 	    username, username_len, password, password_len, NULL);
+}
+
+bool
+mq_plugins_acl(const mq_plugins *p, const struct mq_auth_grant *g,
+    const char *client_id, size_t client_id_len, const char *username,
+    size_t username_len, const char *topic, size_t topic_len,
+    enum mq_acl_access access)
+{
+	if (g != NULL && g->jwt_acl != NULL && p->active[MQ_PLUGIN_AUTH_JWT])
+		return mq_jwt_acl_allows(
+		    g->jwt_acl, topic, topic_len, access == MQ_ACL_PUBLISH);
+	return mq_plugins_acl_check(p, client_id, client_id_len, username,
+	    username_len, topic, topic_len, access);
 }
 
 bool
@@ -259,13 +342,61 @@ dup_opt(char **dst, const char *src)
 	return *dst == NULL ? -ENOMEM : 0;
 }
 
+/* Owned copies of the JWT settings (src NULL: none). */
+static int
+jwt_cfg_copy(struct mq_jwt_config *dst, const struct mq_jwt_config *src)
+{
+	char *sec = NULL, *key = NULL, *claim = NULL;
+
+	memset(dst, 0, sizeof(*dst));
+	if (src == NULL)
+		return 0;
+	if (dup_opt(&sec, src->secret) < 0
+	    || dup_opt(&key, src->pubkey_file) < 0
+	    || dup_opt(&claim, src->acl_claim) < 0) {
+		free(sec);
+		free(key);
+		free(claim);
+		return -ENOMEM;
+	}
+	*dst = *src;
+	dst->secret = sec;
+	dst->pubkey_file = key;
+	dst->acl_claim = claim;
+	return 0;
+}
+
+static void
+jwt_cfg_free(struct mq_jwt_config *c)
+{
+	if (c->secret != NULL) /* a secret does not linger in the heap */
+		OPENSSL_cleanse((char *) c->secret, strlen(c->secret));
+	free((char *) c->secret);
+	free((char *) c->pubkey_file);
+	free((char *) c->acl_claim);
+	memset(c, 0, sizeof(*c));
+}
+
 int
 mq_plugins_reload(mq_plugins *p)
 {
 	mq_creds *users, *clients;
 	mq_acl   *acl;
-	int       ru, rcl, ra;
+	mq_jwt   *jwt = NULL;
+	int       ru, rcl, ra, rj = 0;
 
+	if ((p->jwt_cfg.secret != NULL && p->jwt_cfg.secret[0])
+	    || (p->jwt_cfg.pubkey_file != NULL && p->jwt_cfg.pubkey_file[0])) {
+		rj = mq_jwt_new(&jwt, &p->jwt_cfg);
+		if (rj == -ENOMEM)
+			return rj;
+		if (rj < 0) /* logged; tokens are refused until fixed */
+			mq_warn(
+			    "mqttd_auth_jwt: no usable key, tokens will be "
+			    "refused");
+	}
+	mq_jwt_free(&p->jwt);
+	p->jwt = jwt;
 	ru = mq_creds_load(&users, p->username_file);
 	rcl = mq_creds_load(&clients, p->clientid_file);
 	ra = mq_acl_load(&acl, p->acl_file);
@@ -282,7 +413,7 @@ mq_plugins_reload(mq_plugins *p)
 	p->users = users;
 	p->clients = clients;
 	p->acl = acl;
-	return ru < 0 ? ru : rcl < 0 ? rcl : ra < 0 ? ra : 0;
+	return ru < 0 ? ru : rcl < 0 ? rcl : ra < 0 ? ra : rj < 0 ? rj : 0;
 }
 
 int
@@ -298,11 +429,13 @@ mq_plugins_new(mq_plugins **out, const struct mq_plugins_config *cfg)
 	    || dup_opt(&p->username_file, cfg->username_file) < 0
 	    || dup_opt(&p->clientid_file, cfg->clientid_file) < 0
 	    || dup_opt(&p->acl_file, cfg->acl_file) < 0
+	    || jwt_cfg_copy(&p->jwt_cfg, cfg->jwt) < 0
 	    || mq_pwcache_new(&p->cache) < 0) {
 		mq_plugins_free(&p);
 		return -ENOMEM;
 	}
 	p->allow_anonymous = cfg->allow_anonymous;
+	p->jwt_from_username = cfg->jwt_from_username;
 	for (int i = 0; i < MQ_PLUGIN_COUNT; i++)
 		p->active[i] = plugin_info[i].on;
 	if (p->state_path != NULL) {
@@ -331,6 +464,8 @@ mq_plugins_free(mq_plugins **pp)
 	mq_creds_free(&p->users);
 	mq_creds_free(&p->clients);
 	mq_acl_free(&p->acl);
+	mq_jwt_free(&p->jwt);
+	jwt_cfg_free(&p->jwt_cfg);
 	free(p->state_path);
 	free(p->username_file);
 	free(p->clientid_file);

@@ -18,6 +18,9 @@
  *   mqttd_auth_pgsql     in PostgreSQL: asked on the broker's loop when
  *                        no file plugin knows the client (mq_dbauth.h);
  *                        this table only holds their on/off state
+ *   mqttd_auth_jwt       the password (or the username) is a JWT, checked
+ *                        by mq_jwt; its ACL claim, if any, is the
+ *                        client's ACL (struct mq_auth_grant)
  *
  * Authentication follows EMQ 2.3's chain: each active auth plugin either
  * accepts, rejects, or ignores (it does not know the user / client); when
@@ -34,6 +37,7 @@
 
 #include "broker/mq_acl.h"
 #include "broker/mq_creds.h"
+#include "broker/mq_jwt.h"
 
 typedef struct mq_plugins mq_plugins;
 
@@ -45,6 +49,7 @@ enum mq_plugin_id {
 	MQ_PLUGIN_SYS,
 	MQ_PLUGIN_AUTH_REDIS, /* backends: mq_dbauth.h */
 	MQ_PLUGIN_AUTH_PGSQL,
+	MQ_PLUGIN_AUTH_JWT,
 	MQ_PLUGIN_COUNT
 };
 
@@ -54,6 +59,26 @@ struct mq_plugins_config {
 	const char *clientid_file; /* NULL: plugin has no clients */
 	const char *acl_file;      /* NULL: plugin has no rules */
 	bool        allow_anonymous;
+	/* mqttd_auth_jwt: NULL or no key, tokens are refused. */
+	const struct mq_jwt_config *jwt;
+	bool jwt_from_username; /* the token is the username */
+};
+
+/*
+ * What the chain granted a client besides the yes, kept with its
+ * connection for the ACL decisions (zeroed: nothing).
+ */
+struct mq_auth_grant {
+	mq_jwt_acl *jwt_acl; /* its token's ACL claim, NULL: none */
+};
+void mq_plugins_grant_fini(struct mq_auth_grant *g);
+
+/* A CONNECT's credentials; username / password NULL when absent. */
+struct mq_auth_who {
+	const char *client_id;
+	const char *username;
+	const char *password;
+	size_t      client_id_len, username_len, password_len;
 };
 
 enum mq_auth_result {
@@ -118,7 +143,7 @@ enum mq_auth_result mq_plugins_authenticate_begin(const mq_plugins *p,
     struct mq_auth_check **ck);
 /*
  * The same, without the allow_anonymous step: MQ_AUTH_IGNORE when no
- * file plugin knows the client, for the database plugins to be asked
+ * local plugin knows the client, for the database plugins to be asked
  * (mq_dbauth.h) before mq_plugins_anonymous decides.
  */
 enum mq_auth_result mq_plugins_authenticate_local(const mq_plugins *p,
@@ -127,11 +152,29 @@ enum mq_auth_result mq_plugins_authenticate_local(const mq_plugins *p,
     struct mq_auth_check **ck);
 /* The verdict for a client no plugin knows (allow_anonymous). */
 enum mq_auth_result mq_plugins_anonymous(const mq_plugins *p);
+/*
+ * _local with *g filled (g may be NULL): what mqttd_auth_jwt grants
+ * (the token's ACL claim) is set when it accepts.  MQ_AUTH_IGNORE when
+ * no local plugin (files, JWT) knows the client.
+ */
+enum mq_auth_result mq_plugins_auth_begin(const mq_plugins *p,
+    const struct mq_auth_who *w, struct mq_auth_grant *g,
+    struct mq_auth_check **ck);
 enum mq_auth_result mq_plugins_check_finish(
     const mq_plugins *p, struct mq_auth_check *ck);
 
 bool mq_plugins_acl_check(const mq_plugins *p, const char *client_id,
     size_t client_id_len, const char *username, size_t username_len,
     const char *topic, size_t topic_len, enum mq_acl_access access);
+
+/*
+ * The same for a client with grant g (may be NULL): a token's ACL claim,
+ * while mqttd_auth_jwt is on, is all the access that client has; then
+ * mqttd_acl_file's rules.
+ */
+bool mq_plugins_acl(const mq_plugins *p, const struct mq_auth_grant *g,
+    const char *client_id, size_t client_id_len, const char *username,
+    size_t username_len, const char *topic, size_t topic_len,
+    enum mq_acl_access access);
 
 #endif

@@ -1048,6 +1048,7 @@ mq__conn_free(mq_conn *c)
 	mq__conn_release(c);
 	mq_timer_cancel(&b->timers, &c->ka);
 	mq__connect_cancel(c);
+	mq_plugins_grant_fini(&c->grant);
 	if (c->acks_waiting != 0)
 		mq__persist_conn_gone(c);
 	mq__msg_unref(c->will);

@@ -8,9 +8,12 @@ import mqtt_raw as m
 from broker_fixture import broker, broker_factory  # noqa: F401
 from broker_fixture import build_path, rows, shutdown_count, wait_until
 
-PLUGINS = ["mqttd_retainer", "mqttd_auth_username", "mqttd_auth_clientid",
-           "mqttd_acl_file", "mqttd_sys", "mqttd_auth_redis",
-           "mqttd_auth_pgsql"]
+# Every plugin and its default state (retainer and sys on).
+DEFAULTS = {"mqttd_retainer": True, "mqttd_auth_username": False,
+            "mqttd_auth_clientid": False, "mqttd_acl_file": False,
+            "mqttd_sys": True, "mqttd_auth_redis": False,
+            "mqttd_auth_pgsql": False, "mqttd_auth_jwt": False}
+PLUGINS = list(DEFAULTS)
 
 
 def passwd(path, name, password, yescrypt=False):
@@ -31,17 +34,13 @@ def active_map(b):
 
 
 def test_plugins_listed_with_defaults(broker):
-    """All five plugins in the segment, with version and description;
+    """All the plugins in the segment, with version and description;
     retainer and sys on, the rest off."""
     ps = broker.plugins()
     assert sorted(ps) == sorted(PLUGINS)
     for p in ps.values():
         assert p["version"] and p["description"]
-    assert active_map(broker) == {
-        "mqttd_retainer": True, "mqttd_auth_username": False,
-        "mqttd_auth_clientid": False, "mqttd_acl_file": False,
-        "mqttd_sys": True, "mqttd_auth_redis": False,
-        "mqttd_auth_pgsql": False}
+    assert active_map(broker) == DEFAULTS
 
 
 def test_plugin_command_codes(broker):
@@ -248,7 +247,7 @@ def test_plugin_state_persists_across_restart(broker):
         "mqttd_retainer": False, "mqttd_auth_username": False,
         "mqttd_auth_clientid": False, "mqttd_acl_file": True,
         "mqttd_sys": True, "mqttd_auth_redis": False,
-        "mqttd_auth_pgsql": False}
+            "mqttd_auth_pgsql": False, "mqttd_auth_jwt": False}
     assert switch(broker, "mqttd_retainer", False)["code"] == 111
     # and the behaviour follows the persisted state
     pub = m.connected(broker.port, "pp")
@@ -303,9 +302,5 @@ def test_corrupt_state_file_means_defaults(broker_factory):
         "plugins.state": "\x00\xff garbage\nmqttd_sys off\nmqttd_acl_file"
                          " maybe\nmqttd_nosuch on\n"})
     b.start()
-    assert active_map(b) == {
-        "mqttd_retainer": True, "mqttd_auth_username": False,
-        "mqttd_auth_clientid": False, "mqttd_acl_file": False,
-        "mqttd_sys": False, "mqttd_auth_redis": False,
-        "mqttd_auth_pgsql": False}
+    assert active_map(b) == dict(DEFAULTS, mqttd_sys=False)
     assert "plugins.state" in b.stderr()
