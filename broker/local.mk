@@ -26,7 +26,8 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_authz.c broker/mq_authz.h \
 	broker/mq_pwhash.c broker/mq_pwhash.h \
 	broker/mq_dbauth.c broker/mq_dbauth.h \
-	broker/mq_auth_redis.c broker/mq_auth_redis.h
+	broker/mq_auth_redis.c broker/mq_auth_redis.h \
+	broker/mq_auth_pgsql.c broker/mq_auth_pgsql.h
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS) \
 	$(HIREDIS_CFLAGS) $(PQ_CFLAGS)
 libmq_a_CFLAGS = $(AM_CFLAGS) -Wpedantic

@@ -148,10 +148,8 @@ filter_covers(const char *r, size_t rn, const char *s, size_t sn)
 	}
 }
 
-/* Some topic matches both.  A subscription starting with a wildcard never
- * matches a "$" topic (MQTT-4.7.2-1); a rule does. */
-static bool
-filter_overlaps(const char *r, size_t rn, const char *s, size_t sn)
+bool
+mq_acl_filter_overlaps(const char *r, size_t rn, const char *s, size_t sn)
 {
 	struct levels rc = { r, r + rn, false }, sc = { s, s + sn, false };
 	const char   *rl = NULL, *sl = NULL;
@@ -340,7 +338,7 @@ acl_filter_matches(const struct acl_rule *r, const char *f, size_t fn,
 	if (r->exact)
 		return fn == topic_len && memcmp(f, topic, fn) == 0;
 	return r->allow ? filter_covers(f, fn, topic, topic_len)
-	                : filter_overlaps(f, fn, topic, topic_len);
+	                : mq_acl_filter_overlaps(f, fn, topic, topic_len);
 }
 
 /* Whether rule r applies to this topic / filter, with %u and %c

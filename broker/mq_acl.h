@@ -30,6 +30,12 @@ bool mq_acl_check(const mq_acl *a, const char *client_id, size_t client_id_len,
     const char *username, size_t username_len, const char *topic,
     size_t topic_len, enum mq_acl_access access);
 
+/* Whether some topic matches both rule filter r and subscription filter
+ * s (a deny rule's test for SUBSCRIBE).  A subscription starting with a
+ * wildcard never matches a "$" topic (MQTT-4.7.2-1); a rule does. */
+bool mq_acl_filter_overlaps(
+    const char *r, size_t rn, const char *s, size_t sn);
+
 /* Whether a %u / %c value keeps a filter's shape: not empty, no '+',
  * '#', '/' or NUL (else a rule with it is left out). */
 bool mq_acl_value_safe(const char *v, size_t n);

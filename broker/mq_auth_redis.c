@@ -58,8 +58,7 @@ struct rreq {
 	bool           super;
 	char          *hash, *salt;
 	size_t         hash_len, salt_len;
-	struct mq_who  who; /* its strings in whobuf */
-	char          *whobuf;
+	struct mq_who *who;
 	mq_authz      *acl;
 };
 
@@ -312,11 +311,7 @@ req_free(struct rreq *q)
 {
 	free(q->hash);
 	free(q->salt);
-	if (q->whobuf != NULL) {
-		explicit_bzero(q->whobuf,
-		    q->who.user_len + q->who.client_len + q->who.pw_len + 3);
-		free(q->whobuf);
-	}
+	mq_who_free(q->who);
 	mq_authz_free(&q->acl);
 	free(q);
 }
@@ -414,7 +409,7 @@ on_acl(redisAsyncContext *ac, void *reply, void *priv)
 				continue;
 			acc = (unsigned) (a->str[0] - '0');
 			if (mq_who_acl_add(
-			        q->acl, &q->who, true, acc, t->str, t->len)
+			        q->acl, q->who, true, acc, t->str, t->len)
 			    < 0)
 				q->failed = true;
 		}
@@ -445,9 +440,9 @@ judge(mq_auth_redis *r, struct rreq *q, struct mq_db_answer *a)
 		a->v = MQ_DB_IGNORE;
 		return;
 	}
-	if (q->who.pw == NULL
+	if (q->who->pw == NULL
 	    || !mq_pwhash_check(&r->hash, q->hash, q->hash_len, q->salt,
-	        q->salt_len, q->who.pw, q->who.pw_len)) {
+	        q->salt_len, q->who->pw, q->who->pw_len)) {
 		a->v = MQ_DB_REJECT;
 		return;
 	}
@@ -526,32 +521,6 @@ req_timer_fn(mq_timer *t)
 	req_timer_arm(r);
 }
 
-static int
-who_copy(struct rreq *q, const struct mq_who *w)
-{
-	size_t pl = w->peer ? strlen(w->peer) : 0;
-	size_t n = w->user_len + w->client_len + w->pw_len + pl + 4;
-	char  *p = malloc(n);
-
-	if (p == NULL)
-		return -ENOMEM;
-	q->whobuf = p;
-	q->who = *w;
-#define COPY(f, l)                                                            \
-	if (w->f != NULL) {                                                   \
-		memcpy(p, w->f, l);                                           \
-		p[l] = 0;                                                     \
-		q->who.f = p;                                                 \
-		p += (l) + 1;                                                 \
-	}
-	COPY(user, w->user_len)
-	COPY(client, w->client_len)
-	COPY(pw, w->pw_len)
-	COPY(peer, pl)
-#undef COPY
-	return 0;
-}
-
 /* Sends one command of q, its arguments expanded; false on failure. */
 static bool
 send_cmd(mq_auth_redis *r, struct rreq *q, int i, redisCallbackFn *fn)
@@ -566,7 +535,7 @@ send_cmd(mq_auth_redis *r, struct rreq *q, int i, redisCallbackFn *fn)
 		return true;
 	for (n = 0; n < c->argc; n++) {
 		argv[n]
-		    = mq_who_expand(&q->who, c->argv[n], c->len[n], &len[n]);
+		    = mq_who_expand(q->who, c->argv[n], c->len[n], &len[n]);
 		if (argv[n] == NULL) {
 			ok = false;
 			break;
@@ -606,7 +575,7 @@ mq_auth_redis_query(mq_auth_redis *r, const struct mq_who *who, mq_db_cb cb,
 		return 1;
 	}
 	q = calloc(1, sizeof(*q));
-	if (q == NULL || who_copy(q, who) < 0
+	if (q == NULL || (q->who = mq_who_dup(who)) == NULL
 	    || (q->acl = mq_authz_new(r->plugin, r->nomatch_allow)) == NULL) {
 		mq_err(WHO ": %s", strerror(ENOMEM));
 		if (q != NULL)

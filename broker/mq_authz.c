@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "broker/mq_authz.h"
+#include "broker/mq_acl.h"
 #include "broker/mq_trie.h"
 
 #include <errno.h>
@@ -126,8 +127,11 @@ mq_authz_check(const mq_authz *z, const char *t, size_t len, bool publish)
 			hit = r->len == len && memcmp(r->filter, t, len) == 0;
 		else if (publish)
 			hit = mq_topic_match(r->filter, r->len, t, len);
-		else
+		else if (r->allow) /* as mq_acl: allow covers, deny overlaps */
 			hit = mq_topic_covers(r->filter, r->len, t, len);
+		else
+			hit = mq_acl_filter_overlaps(
+			    r->filter, r->len, t, len);
 		if (hit)
 			return r->allow ? MQ_AUTHZ_ALLOW : MQ_AUTHZ_DENY;
 	}

@@ -6,8 +6,10 @@
  * database applies to the client's next connection.
  *
  * Rules are tried in order; the first whose access and filter match
- * decides; a client with rules and no match gets the plugin's
- * acl_nomatch; a client without rules is not this plugin's to judge.
+ * decides (for a SUBSCRIBE filter as in mq_acl: an allow rule must
+ * cover it, a deny rule need only overlap it); a client with rules and no
+ * match gets the plugin's acl_nomatch; a client without rules is not this
+ * plugin's to judge.
  *
  * Errors: int functions return 0 or -errno.
  */

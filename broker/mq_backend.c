@@ -144,6 +144,43 @@ mq_backoff_next(uint32_t *cur)
 	return d;
 }
 
+struct mq_who *
+mq_who_dup(const struct mq_who *w)
+{
+	size_t         pl = w->peer ? strlen(w->peer) : 0;
+	struct mq_who *d = malloc(
+	    sizeof(*d) + w->user_len + w->client_len + w->pw_len + pl + 4);
+	char *p;
+
+	if (d == NULL)
+		return NULL;
+	*d = *w;
+	p = (char *) (d + 1);
+#define COPY(f, l)                                                            \
+	if (w->f != NULL) {                                                   \
+		memcpy(p, w->f, l);                                           \
+		p[l] = 0;                                                     \
+		d->f = p;                                                     \
+		p += (l) + 1;                                                 \
+	}
+	COPY(user, w->user_len)
+	COPY(client, w->client_len)
+	COPY(pw, w->pw_len)
+	COPY(peer, pl)
+#undef COPY
+	return d;
+}
+
+void
+mq_who_free(struct mq_who *w)
+{
+	if (w == NULL)
+		return;
+	if (w->pw != NULL)
+		explicit_bzero((char *) w->pw, w->pw_len);
+	free(w);
+}
+
 bool
 mq_who_value(const struct mq_who *w, char ch, const char **v, size_t *n)
 {

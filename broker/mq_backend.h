@@ -92,6 +92,11 @@ struct mq_who {
 	const char *peer; /* the address, no port, NUL-terminated */
 };
 
+/* A copy of w owning its strings (one allocation); NULL on ENOMEM.
+ * mq_who_free wipes the password. */
+struct mq_who *mq_who_dup(const struct mq_who *w);
+void           mq_who_free(struct mq_who *w);
+
 /* The value of placeholder ch ('u', 'c', 'a', 'P'); false if unknown. */
 bool mq_who_value(const struct mq_who *w, char ch, const char **v, size_t *n);
 /*

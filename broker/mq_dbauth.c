@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "broker/mq_dbauth.h"
+#include "broker/mq_auth_pgsql.h"
 #include "broker/mq_auth_redis.h"
 #include "broker/mq_authz.h"
 #include "broker/mq_backend.h"
@@ -62,6 +63,25 @@ redis_free(void **be)
 	mq_auth_redis_free((mq_auth_redis **) be);
 }
 
+static int
+pgsql_query(void *be, const struct mq_who *who, mq_db_cb cb, void *arg,
+    void **req, struct mq_db_answer *now)
+{
+	return mq_auth_pgsql_query(be, who, cb, arg, req, now);
+}
+
+static void
+pgsql_cancel(void *be, void *req)
+{
+	mq_auth_pgsql_cancel(be, req);
+}
+
+static void
+pgsql_free(void **be)
+{
+	mq_auth_pgsql_free((mq_auth_pgsql **) be);
+}
+
 int
 mq__dbauth_open(mq_broker *b)
 {
@@ -82,7 +102,21 @@ mq__dbauth_open(mq_broker *b)
 		.acl_nomatch = cfg->redis_acl_nomatch,
 		.max_pending = cfg->redis_max_pending,
 	};
+	struct mq_auth_pgsql_config pc = {
+		.plugin = MQ_PLUGIN_AUTH_PGSQL,
+		.conninfo = cfg->pgsql_conninfo,
+		.pool = cfg->pgsql_pool,
+		.auth_query = cfg->pgsql_auth_query,
+		.super_query = cfg->pgsql_super_query,
+		.acl_query = cfg->pgsql_acl_query,
+		.password_hash = cfg->pgsql_password_hash,
+		.timeout_ms = cfg->pgsql_timeout,
+		.on_error = cfg->pgsql_on_error,
+		.acl_nomatch = cfg->pgsql_acl_nomatch,
+		.max_pending = cfg->pgsql_max_pending,
+	};
 	mq_auth_redis *redis;
+	mq_auth_pgsql *pgsql;
 	int            r;
 
 	if (b->plugins == NULL)
@@ -97,6 +131,14 @@ mq__dbauth_open(mq_broker *b)
 	}
 	d->be[d->n++] = (struct backend) { MQ_PLUGIN_AUTH_REDIS, redis,
 		redis_query, redis_cancel, redis_free };
+	r = mq_auth_pgsql_new(&pgsql, &loop, &pc);
+	if (r < 0) {
+		mq_auth_redis_free(&redis);
+		free(d);
+		return r;
+	}
+	d->be[d->n++] = (struct backend) { MQ_PLUGIN_AUTH_PGSQL, pgsql,
+		pgsql_query, pgsql_cancel, pgsql_free };
 	b->dbauth = d;
 	return 0;
 }

@@ -42,21 +42,42 @@ def rc_of(b, user, pw, cid="c1", timeout=10.0):
         return c.expect(m.CONNACK, timeout=timeout).rc
 
 
-def test_allow_deny_unknown(broker_factory, redis):
+def allow_deny_unknown(b, b_anonymous, plugin):
     """Right password 0, wrong or missing 4, unknown user: not this
-    plugin's (allow_anonymous false: 5; true: 0)."""
-    add_user(redis, "alice", "alice-pw")
-    b = redis_broker(broker_factory, redis)
+    plugin's (allow_anonymous false: 5; true: 0); off: not asked."""
     assert rc_of(b, "alice", "alice-pw") == 0
     assert rc_of(b, "alice", "wrong") == 4
     assert rc_of(b, "alice", None) == 4
     assert rc_of(b, "zed", "x") == 5
-    b2 = redis_broker(broker_factory, redis, anonymous=True)
-    assert rc_of(b2, "zed", "x") == 0
-    assert rc_of(b2, "alice", "wrong") == 4
-    # Off: the plugin is not asked.
-    assert switch(b, "mqttd_auth_redis", False) == {"code": 0}
+    assert rc_of(b_anonymous, "zed", "x") == 0
+    assert rc_of(b_anonymous, "alice", "wrong") == 4
+    assert switch(b, plugin, False) == {"code": 0}
     assert rc_of(b, "alice", "alice-pw") == 5
+
+
+def refused_fast_logged_once(b, plugin):
+    """The backend is gone: 30 CONNECTs refused (the outcome deny) at
+    once, in one to three log lines."""
+    t = time.monotonic()
+    for i in range(30):
+        assert rc_of(b, "alice", "pw", cid="d%d" % i) == 5
+    assert time.monotonic() - t < 10
+    warns = warn_lines(b, plugin)
+    assert 1 <= len(warns) <= 3, warns
+
+
+def wait_login(b, what="reconnect"):
+    deadline = time.monotonic() + 15
+    while rc_of(b, "alice", "pw") != 0:
+        assert time.monotonic() < deadline, "no " + what
+        time.sleep(0.2)
+
+
+def test_allow_deny_unknown(broker_factory, redis):
+    add_user(redis, "alice", "alice-pw")
+    allow_deny_unknown(redis_broker(broker_factory, redis),
+                       redis_broker(broker_factory, redis, anonymous=True),
+                       "mqttd_auth_redis")
 
 
 def test_plugin_listed_and_persisted(broker_factory, redis):
@@ -190,17 +211,10 @@ def test_backend_down_then_back(broker_factory, redis):
     b = redis_broker(broker_factory, redis)
     assert rc_of(b, "alice", "pw") == 0
     redis.stop()
-    t = time.monotonic()
-    for i in range(30):
-        assert rc_of(b, "alice", "pw", cid="d%d" % i) == 5
-    assert time.monotonic() - t < 10
-    assert 1 <= len(warn_lines(b)) <= 3, warn_lines(b)
+    refused_fast_logged_once(b, "mqttd_auth_redis")
     redis.start()
     add_user(redis, "alice", "pw")  # no persistence: the data is new
-    deadline = time.monotonic() + 15
-    while rc_of(b, "alice", "pw") != 0:
-        assert time.monotonic() < deadline, "no reconnect"
-        time.sleep(0.2)
+    wait_login(b)
     assert "answers again" in b.stderr()
 
 
@@ -227,10 +241,43 @@ def test_hung_backend_times_out(broker_factory, redis):
         assert 0.3 < time.monotonic() - t < 3
     finally:
         redis.pause(False)
-    deadline = time.monotonic() + 15
-    while rc_of(b, "alice", "pw") != 0:
-        assert time.monotonic() < deadline, "no recovery"
-        time.sleep(0.2)
+    wait_login(b, "recovery")
+
+
+def hundred_while_slow(b, slow, during=None, seconds=1.5):
+    """slow() makes the backend sit for ~2 s; meanwhile 100 clients send
+    CONNECT and an already connected probe does QoS 1 round trips.
+    Returns (the CONNACK codes, seconds until the last, the round trips
+    sorted, what during() said halfway)."""
+    probe = m.connected(b.port, "probe", username="alice", password="pw")
+    clients = [m.Client(b.port, timeout=15) for _ in range(100)]
+    waiter = slow()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    for i, c in enumerate(clients):
+        c.send(m.connect("slow%d" % i, username="alice", password="pw"))
+    rtts, pid, seen = [], 0, None
+    while time.monotonic() - t0 < seconds:
+        pid += 1
+        t = time.monotonic()
+        probe.send(m.publish("probe/t", b"x", qos=1, pid=pid))
+        assert probe.expect(m.PUBACK, timeout=5).pid == pid
+        rtts.append(time.monotonic() - t)
+        time.sleep(0.01)
+    if during is not None:
+        seen = during()
+    rcs = [c.expect(m.CONNACK, timeout=15).rc for c in clients]
+    waited = time.monotonic() - t0
+    waiter.wait(10)
+    for c in clients:
+        c.close()
+    probe.close()
+    rtts.sort()
+    print("probe round trips %d, p90 %.1f ms, max %.1f ms; CONNACKs "
+          "after %.2f s" % (len(rtts), rtts[int(len(rtts) * .9)] * 1000,
+                            rtts[-1] * 1000, waited))
+    assert len(rtts) >= 20
+    return rcs, waited, rtts, seen
 
 
 def test_slow_backend_others_keep_flowing(broker_factory, redis):
@@ -239,35 +286,10 @@ def test_slow_backend_others_keep_flowing(broker_factory, redis):
     round trips stay fast (the loop never waits for Redis)."""
     add_user(redis, "alice", "pw")
     b = redis_broker(broker_factory, redis)
-    probe = m.connected(b.port, "probe", username="alice", password="pw")
-    clients = [m.Client(b.port, timeout=15) for _ in range(100)]
-    sleeper = redis.cli("DEBUG", "SLEEP", "2", wait=False)
-    time.sleep(0.2)
-    t0 = time.monotonic()
-    for i, c in enumerate(clients):
-        c.send(m.connect("slow%d" % i, username="alice", password="pw"))
-    rtts = []
-    pid = 0
-    while time.monotonic() - t0 < 1.5:
-        pid += 1
-        t = time.monotonic()
-        probe.send(m.publish("probe/t", b"x", qos=1, pid=pid))
-        assert probe.expect(m.PUBACK, timeout=5).pid == pid
-        rtts.append(time.monotonic() - t)
-        time.sleep(0.01)
-    rcs = [c.expect(m.CONNACK, timeout=15).rc for c in clients]
-    waited = time.monotonic() - t0
-    sleeper.wait(10)
-    for c in clients:
-        c.close()
-    probe.close()
-    rtts.sort()
-    print("probe round trips %d, p90 %.1f ms, max %.1f ms; CONNACKs "
-          "after %.2f s" % (len(rtts), rtts[int(len(rtts) * .9)] * 1000,
-                            rtts[-1] * 1000, waited))
+    rcs, waited, rtts, _ = hundred_while_slow(
+        b, lambda: redis.cli("DEBUG", "SLEEP", "2", wait=False))
     assert rcs == [0] * 100
     assert waited > 1.0  # they really waited for Redis
-    assert len(rtts) >= 20
     assert rtts[int(len(rtts) * .9)] < 0.05
 
 
