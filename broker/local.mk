@@ -27,13 +27,15 @@ libmq_a_SOURCES = broker/mq_codec.c broker/mq_codec.h \
 	broker/mq_pwhash.c broker/mq_pwhash.h \
 	broker/mq_dbauth.c broker/mq_dbauth.h \
 	broker/mq_auth_redis.c broker/mq_auth_redis.h \
-	broker/mq_auth_pgsql.c broker/mq_auth_pgsql.h
+	broker/mq_auth_pgsql.c broker/mq_auth_pgsql.h \
+	broker/mq_http.c broker/mq_http.h broker/mq_auth_http.c \
+	broker/mq_auth_http.h
 libmq_a_CPPFLAGS = $(AM_CPPFLAGS) $(JSONC_CFLAGS) $(URCU_CFLAGS) \
-	$(HIREDIS_CFLAGS) $(PQ_CFLAGS)
+	$(HIREDIS_CFLAGS) $(PQ_CFLAGS) $(CURL_CFLAGS)
 libmq_a_CFLAGS = $(AM_CFLAGS) -Wpedantic
 MQ_LIBS = libmq.a libcol.a libshm.a $(JSONC_LIBS) $(CRYPT_LIBS) \
 	$(WSLAY_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) $(HIREDIS_LIBS) $(PQ_LIBS) \
-	$(PTHREAD_LIBS)
+	$(CURL_LIBS) $(PTHREAD_LIBS)
 
 bin_PROGRAMS += mqttd mqttd-passwd
 mqttd_SOURCES = broker/mq_main.c
@@ -80,9 +82,10 @@ FUZZERS += fuzz/fuzz_mq_codec fuzz/fuzz_mq_handlers fuzz/fuzz_mq_plugins \
 fuzz/fuzz_mq_codec: tests/fuzz/fuzz_mq_codec.c broker/mq_codec.c
 	$(FUZZ_LINK) $^
 fuzz/fuzz_mq_handlers: tests/fuzz/fuzz_mq_handlers.c $(MQ_FUZZ_SRCS)
-	$(FUZZ_LINK) $(HIREDIS_CFLAGS) $(PQ_CFLAGS) $^ $(JSONC_LIBS) \
+	$(FUZZ_LINK) $(HIREDIS_CFLAGS) $(PQ_CFLAGS) $(CURL_CFLAGS) $^ \
+	    $(JSONC_LIBS) \
 	    $(CRYPT_LIBS) $(WSLAY_LIBS) $(OPENSSL_LIBS) $(LMDB_LIBS) \
-	    $(HIREDIS_LIBS) $(PQ_LIBS) -lrt -lpthread
+	    $(HIREDIS_LIBS) $(PQ_LIBS) $(CURL_LIBS) -lrt -lpthread
 fuzz/fuzz_mq_plugins: tests/fuzz/fuzz_mq_plugins.c \
 		$(filter %.c,$(MQ_PLUGIN_SRCS))
 	$(FUZZ_LINK) $^ $(CRYPT_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)

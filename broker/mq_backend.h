@@ -90,6 +90,7 @@ struct mq_who {
 	const char *pw;
 	size_t      pw_len;
 	const char *peer; /* the address, no port, NUL-terminated */
+	uint16_t    port; /* the listener's (%p), 0: unknown */
 };
 
 /* A copy of w owning its strings (one allocation); NULL on ENOMEM.

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "broker/mq_authz.h"
+#include "broker/mq_auth_http.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
 
@@ -113,6 +114,7 @@ bool
 mq__acl(mq_broker *b, mq_conn *c, const char *topic, size_t len, bool pub)
 {
 	mq_session *s = c ? c->s : NULL;
+	int         h;
 
 	if (b->plugins == NULL || c == NULL || s == NULL)
 		return true;
@@ -127,6 +129,11 @@ mq__acl(mq_broker *b, mq_conn *c, const char *topic, size_t len, bool pub)
 		if (v != MQ_AUTHZ_NOMATCH)
 			return v == MQ_AUTHZ_ALLOW;
 	}
+	/* mqttd_auth_http's acl_req: asked before the packet was handled
+	 * (mq__http_acl_wait); unknown still (a will at CONNECT): denied. */
+	h = mq__http_acl(b, c, topic, len, pub);
+	if (h >= 0 || h == -2)
+		return h == 1;
 	return mq_plugins_acl(b->plugins, &c->grant, s->id, s->id_len,
 	    c->username, c->username_len, topic, len,
 	    pub ? MQ_ACL_PUBLISH : MQ_ACL_SUBSCRIBE);

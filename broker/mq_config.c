@@ -125,6 +125,28 @@ static const struct key keys[] = {
 	{ "auth_jwt_leeway", K_U32, F(jwt_leeway), "exp/nbf skew, s (10)" },
 	{ "auth_jwt_acl_claim", K_STR, F(jwt_acl_claim),
 	    "claim with pub/sub/pubsub filters (none)" },
+	{ "auth_http_auth_req", K_STR, F(http_auth_req), "URL (none)" },
+	{ "auth_http_auth_req_method", K_STR, F(http_auth_method),
+	    "get|post (post)" },
+	{ "auth_http_auth_req_params", K_STR, F(http_auth_params),
+	    "(clientid=%c,username=%u,password=%P)" },
+	{ "auth_http_super_req", K_STR, F(http_super_req), "URL (none)" },
+	{ "auth_http_super_req_method", K_STR, F(http_super_method),
+	    "get|post (post)" },
+	{ "auth_http_super_req_params", K_STR, F(http_super_params),
+	    "(clientid=%c,username=%u)" },
+	{ "auth_http_acl_req", K_STR, F(http_acl_req), "URL (none)" },
+	{ "auth_http_acl_req_method", K_STR, F(http_acl_method),
+	    "get|post (get)" },
+	{ "auth_http_acl_req_params", K_STR, F(http_acl_params),
+	    "(access=%A,username=%u,clientid=%c,ipaddr=%a,topic=%t)" },
+	{ "auth_http_timeout", K_U32, F(http_timeout), "ms (5000)" },
+	{ "auth_http_max_requests", K_U32, F(http_max_requests),
+	    "at once (64)" },
+	{ "auth_http_cache_ttl", K_U32, F(http_cache_ttl), "s, 0: off (60)" },
+	{ "auth_http_cafile", K_STR, F(http_cafile), "HTTPS CAs (system)" },
+	{ "auth_http_on_error", K_STR, F(http_on_error),
+	    "backend failing: deny|ignore (deny)" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -175,6 +197,14 @@ defaults(mq_config *c)
 	c->seg_string_bytes = 64u << 20;
 	c->persistence_sync_interval = 1000;
 	c->jwt_leeway = 10;
+	c->http_auth_method = strdup("post");
+	c->http_auth_params = strdup("clientid=%c,username=%u,password=%P");
+	c->http_super_method = strdup("post");
+	c->http_super_params = strdup("clientid=%c,username=%u");
+	c->http_acl_method = strdup("get");
+	c->http_acl_params
+	    = strdup("access=%A,username=%u,clientid=%c,ipaddr=%a,topic=%t");
+	c->http_cache_ttl = 60;
 }
 
 static const char *const protocols[] = {
@@ -675,5 +705,16 @@ mq_config_fini(mq_config *c)
 	free(c->jwt_pubkey);
 	free(c->jwt_from);
 	free(c->jwt_acl_claim);
+	free(c->http_auth_req);
+	free(c->http_auth_method);
+	free(c->http_auth_params);
+	free(c->http_super_req);
+	free(c->http_super_method);
+	free(c->http_super_params);
+	free(c->http_acl_req);
+	free(c->http_acl_method);
+	free(c->http_acl_params);
+	free(c->http_cafile);
+	free(c->http_on_error);
 	memset(c, 0, sizeof(*c));
 }

@@ -100,6 +100,13 @@ typedef struct mq_config {
 	char    *jwt_secret, *jwt_pubkey, *jwt_from, *jwt_acl_claim;
 	bool     jwt_verify_clientid, jwt_verify_username;
 	uint32_t jwt_leeway; /* seconds of clock skew on exp / nbf */
+	/* mqttd_auth_http (mq_auth_http.h): EMQ 2.3's auth_req, super_req,
+	 * acl_req (URL, get|post, params) */
+	char    *http_auth_req, *http_auth_method, *http_auth_params;
+	char    *http_super_req, *http_super_method, *http_super_params;
+	char    *http_acl_req, *http_acl_method, *http_acl_params;
+	uint32_t http_timeout, http_max_requests, http_cache_ttl;
+	char    *http_cafile, *http_on_error;
 } mq_config;
 
 enum mq_persist_sync {

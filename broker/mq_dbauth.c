@@ -8,6 +8,7 @@
 
 #include "broker/mq_dbauth.h"
 #include "broker/mq_auth_pgsql.h"
+#include "broker/mq_auth_http.h"
 #include "broker/mq_auth_redis.h"
 #include "broker/mq_authz.h"
 #include "broker/mq_backend.h"
@@ -27,7 +28,7 @@ struct backend {
 	void (*free)(void **be);
 };
 
-#define NBACKENDS 2
+#define NBACKENDS 3
 
 struct mq_dbauth {
 	struct backend be[NBACKENDS];
@@ -82,6 +83,26 @@ pgsql_free(void **be)
 	mq_auth_pgsql_free((mq_auth_pgsql **) be);
 }
 
+static int
+http_query(void *be, const struct mq_who *who, mq_db_cb cb, void *arg,
+    void **req, struct mq_db_answer *now)
+{
+	return mq_auth_http_query(be, who, cb, arg, req, now);
+}
+
+static void
+http_cancel(void *be, void *req)
+{
+	mq_auth_http_cancel(be, req);
+}
+
+/* The broker owns mqttd_auth_http (its ACL side needs it too). */
+static void
+http_free(void **be)
+{
+	*be = NULL;
+}
+
 int
 mq__dbauth_open(mq_broker *b)
 {
@@ -117,6 +138,7 @@ mq__dbauth_open(mq_broker *b)
 	};
 	mq_auth_redis *redis;
 	mq_auth_pgsql *pgsql;
+	mq_auth_http  *http;
 	int            r;
 
 	if (b->plugins == NULL)
@@ -140,6 +162,12 @@ mq__dbauth_open(mq_broker *b)
 	d->be[d->n++] = (struct backend) { MQ_PLUGIN_AUTH_PGSQL, pgsql,
 		pgsql_query, pgsql_cancel, pgsql_free };
 	b->dbauth = d;
+	r = mq__auth_http_open(b, &http);
+	if (r < 0)
+		return r; /* mq__dbauth_close frees what is made */
+	if (http != NULL)
+		d->be[d->n++] = (struct backend) { MQ_PLUGIN_AUTH_HTTP, http,
+			http_query, http_cancel, http_free };
 	return 0;
 }
 
@@ -154,6 +182,7 @@ mq__dbauth_close(mq_broker *b)
 		d->be[i].free(&d->be[i].be);
 	free(d);
 	b->dbauth = NULL;
+	mq__auth_http_close(b);
 }
 
 static void
@@ -266,7 +295,10 @@ mq__dbauth_begin(
 		q->pw[pw_len] = 0;
 	}
 	q->c = c;
-	q->who = (struct mq_who) { .user = c->username,
+	q->who = (struct mq_who) { .port = c->listener < c->b->nlisteners
+		    ? c->b->listeners[c->listener].port
+		    : 0,
+		.user = c->username,
 		.user_len = c->username_len,
 		.client = q->id,
 		.client_len = id_len,

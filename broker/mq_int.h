@@ -173,6 +173,9 @@ struct mq_conn {
 	struct mq_dbreq     *dbreq;
 	struct mq_authz     *authz;
 	struct mq_auth_grant grant; /* what the auth chain granted */
+	/* mqttd_auth_http's ACL questions in flight: while there are any,
+	 * the connection reads nothing (mq_auth_http.h). */
+	struct mq_http_aclq *http_acl;
 };
 
 /*
@@ -346,10 +349,11 @@ struct mq_broker {
 	/* The store (mq_persist.c; NULL: persistence off).  store_changes
 	 * counts durable changes; handle() copies it to store_mark, so an
 	 * ack written after a change waits for the commit. */
-	struct mq_persist *persist;
-	uint8_t            persist_kind; /* MQ_K_STORE: its epoll tag */
-	uint64_t           store_changes, store_mark;
-	struct mq_dbauth  *dbauth; /* database auth plugins (mq_dbauth.h) */
+	struct mq_persist   *persist;
+	uint8_t              persist_kind; /* MQ_K_STORE: its epoll tag */
+	uint64_t             store_changes, store_mark;
+	struct mq_dbauth    *dbauth; /* database auth plugins (mq_dbauth.h) */
+	struct mq_auth_http *auth_http; /* mqttd_auth_http, NULL: none */
 };
 
 static inline void

@@ -60,6 +60,10 @@ conn_mod(mq_conn *c, bool out)
 
 	if (c->state == MQ_CS_AUTH)
 		ev.events = EPOLLRDHUP;
+	/* Waiting for an HTTP ACL answer: no reads, but a half-closed
+	 * peer (PUBLISH, DISCONNECT, close) is no reason to stop. */
+	else if (c->http_acl != NULL)
+		ev.events = 0;
 	if (out)
 		ev.events |= EPOLLOUT;
 	if (epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
@@ -294,6 +298,11 @@ conn_event(mq_conn *c, uint32_t ev)
 	}
 	if (ev & EPOLLOUT && c->state != MQ_CS_CLOSING)
 		flush(c);
+	if (c->http_acl != NULL) {
+		if (ev & (EPOLLHUP | EPOLLERR)) /* reset: gone for good */
+			mq__conn_close(c, SHM_SHUT_ERROR);
+		return;
+	}
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_readable(c);
 }

@@ -71,6 +71,8 @@ static const struct {
 	    "Authentication, superuser and ACL with PostgreSQL", false },
 	[MQ_PLUGIN_AUTH_JWT] = { "mqttd_auth_jwt",
 	    "Authentication with JSON Web Tokens (HS*, RS256, ES256)", false },
+	[MQ_PLUGIN_AUTH_HTTP] = { "mqttd_auth_http",
+	    "Authentication, superuser and ACL by HTTP requests", false },
 };
 
 const char *

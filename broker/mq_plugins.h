@@ -21,6 +21,8 @@
  *   mqttd_auth_jwt       the password (or the username) is a JWT, checked
  *                        by mq_jwt; its ACL claim, if any, is the
  *                        client's ACL (struct mq_auth_grant)
+ *   mqttd_auth_http      auth, superuser and ACL by HTTP requests
+ *                        (mq_auth_http.h; asked after the databases)
  *
  * Authentication follows EMQ 2.3's chain: each active auth plugin either
  * accepts, rejects, or ignores (it does not know the user / client); when
@@ -50,6 +52,7 @@ enum mq_plugin_id {
 	MQ_PLUGIN_AUTH_REDIS, /* backends: mq_dbauth.h */
 	MQ_PLUGIN_AUTH_PGSQL,
 	MQ_PLUGIN_AUTH_JWT,
+	MQ_PLUGIN_AUTH_HTTP, /* mq_auth_http.h */
 	MQ_PLUGIN_COUNT
 };
 

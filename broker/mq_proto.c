@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "broker/mq_authq.h"
+#include "broker/mq_auth_http.h"
 #include "broker/mq_authz.h"
 #include "broker/mq_int.h"
 #include "broker/mq_plugins.h"
@@ -940,6 +941,13 @@ mq__conn_input(mq_conn *c, const uint8_t *buf, size_t len, size_t *used)
 			                     : MQ_HS_MALFORMED);
 			break;
 		}
+		/* mqttd_auth_http: an ACL question first; the packet stays
+		 * in c->in and comes back with the answer. */
+		if (c->b->auth_http != NULL && c->state == MQ_CS_CONNECTED
+		    && mq__http_acl_wait(c, &pkt)) {
+			*used = off;
+			return 0;
+		}
 		off += n;
 		hs = handle(c, &pkt);
 		if (hs == MQ_HS_PARKED) {
@@ -1049,6 +1057,7 @@ mq__conn_free(mq_conn *c)
 	mq_timer_cancel(&b->timers, &c->ka);
 	mq__connect_cancel(c);
 	mq_plugins_grant_fini(&c->grant);
+	mq__http_acl_cancel(c);
 	if (c->acks_waiting != 0)
 		mq__persist_conn_gone(c);
 	mq__msg_unref(c->will);

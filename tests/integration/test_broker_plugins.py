@@ -12,7 +12,8 @@ from broker_fixture import build_path, rows, shutdown_count, wait_until
 DEFAULTS = {"mqttd_retainer": True, "mqttd_auth_username": False,
             "mqttd_auth_clientid": False, "mqttd_acl_file": False,
             "mqttd_sys": True, "mqttd_auth_redis": False,
-            "mqttd_auth_pgsql": False, "mqttd_auth_jwt": False}
+            "mqttd_auth_pgsql": False, "mqttd_auth_jwt": False,
+            "mqttd_auth_http": False}
 PLUGINS = list(DEFAULTS)
 
 
@@ -243,11 +244,8 @@ def test_plugin_state_persists_across_restart(broker):
         text = f.read()
     assert "mqttd_retainer off" in text and "mqttd_acl_file on" in text
     broker.restart()
-    assert active_map(broker) == {
-        "mqttd_retainer": False, "mqttd_auth_username": False,
-        "mqttd_auth_clientid": False, "mqttd_acl_file": True,
-        "mqttd_sys": True, "mqttd_auth_redis": False,
-            "mqttd_auth_pgsql": False, "mqttd_auth_jwt": False}
+    assert active_map(broker) == dict(
+        DEFAULTS, mqttd_retainer=False, mqttd_acl_file=True)
     assert switch(broker, "mqttd_retainer", False)["code"] == 111
     # and the behaviour follows the persisted state
     pub = m.connected(broker.port, "pp")

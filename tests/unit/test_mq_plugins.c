@@ -100,6 +100,7 @@ T_TEST(names_and_find)
 		"mqttd_auth_redis",
 		"mqttd_auth_pgsql",
 		"mqttd_auth_jwt",
+		"mqttd_auth_http",
 	};
 
 	for (int i = 0; i < MQ_PLUGIN_COUNT; i++) {
@@ -149,7 +150,8 @@ T_TEST(state_round_trip)
 	    "mqttd_sys on\n"
 	    "mqttd_auth_redis off\n"
 	    "mqttd_auth_pgsql off\n"
-	    "mqttd_auth_jwt off\n");
+	    "mqttd_auth_jwt off\n"
+	    "mqttd_auth_http off\n");
 	T_ASSERT(access(tmp_path("plugins.state.tmp"), F_OK) < 0);
 	mq_plugins_free(&p);
 
