@@ -18,6 +18,7 @@
 
 #include "broker/mq_auth_pgsql.h"
 #include "broker/mq_authz.h"
+#include "broker/mq_creds.h"
 #include "broker/mq_int.h"
 #include "broker/mq_log.h"
 #include "broker/mq_pwhash.h"
@@ -42,14 +43,15 @@ struct query {
 };
 
 struct preq {
-	struct preq   *next; /* p->wait */
-	mq_db_cb       cb;   /* NULL: answered or cancelled */
-	void          *arg;
-	uint64_t       deadline;
-	struct mq_who *who;
-	bool           ok; /* the password was right */
-	bool           super;
-	mq_authz      *acl;
+	struct preq          *next; /* p->wait */
+	mq_db_cb              cb;   /* NULL: answered or cancelled */
+	void                 *arg;
+	uint64_t              deadline;
+	struct mq_who        *who;
+	bool                  ok; /* the password was right */
+	struct mq_auth_check *ck; /* or is to be checked (bcrypt) */
+	bool                  super;
+	mq_authz             *acl;
 };
 
 enum cstate { C_IDLE_NEVER, C_DOWN, C_CONNECTING, C_READY, C_BUSY };
@@ -143,6 +145,7 @@ req_free(struct preq *q)
 {
 	mq_who_free(q->who);
 	mq_authz_free(&q->acl);
+	mq_creds_check_free(q->ck);
 	free(q);
 }
 
@@ -152,6 +155,7 @@ outcome(mq_auth_pgsql *p, struct mq_db_answer *a)
 	a->v = p->outcome == MQ_BACKEND_IGNORE ? MQ_DB_IGNORE : MQ_DB_DENY;
 	a->super = false;
 	a->acl = NULL;
+	a->ck = NULL;
 }
 
 /* Answers q (unless cancelled) and frees it. */
@@ -164,6 +168,7 @@ req_answer(struct preq *q, struct mq_db_answer *a)
 	if (cb != NULL)
 		cb(q->arg, a);
 	mq_authz_free(&a->acl);
+	mq_creds_check_free(a->ck);
 	req_free(q);
 }
 
@@ -299,6 +304,11 @@ finish(struct pconn *c, enum mq_db_verdict v)
 	c->q = NULL;
 	c->st = C_READY;
 	conn_watch(c, EPOLLIN);
+	if (v == MQ_DB_ALLOW && q->ck != NULL) {
+		a.v = MQ_DB_CHECK; /* bcrypt: the auth threads verify it */
+		a.ck = q->ck;
+		q->ck = NULL;
+	}
 	if (v == MQ_DB_ALLOW) {
 		a.super = q->super;
 		if (q->acl != NULL
@@ -435,9 +445,16 @@ stage_done(struct pconn *c)
 			finish(c, MQ_DB_IGNORE);
 			return;
 		}
-		q->ok = q->who->pw != NULL
-		    && mq_pwhash_check(&p->hash, pw, (size_t) n, salt,
-		        (size_t) sn, q->who->pw, q->who->pw_len);
+		if (q->who->pw != NULL
+		    && mq_pwhash_offload(&p->hash, salt ? (size_t) sn : 0)) {
+			q->ck = mq_creds_check_hash(p->plugin, pw, (size_t) n,
+			    q->who->pw, q->who->pw_len);
+			q->ok = q->ck != NULL;
+		} else {
+			q->ok = q->who->pw != NULL
+			    && mq_pwhash_check(&p->hash, pw, (size_t) n, salt,
+			        (size_t) sn, q->who->pw, q->who->pw_len);
+		}
 		PQclear(r);
 		if (!q->ok) {
 			finish(c, MQ_DB_REJECT);

@@ -19,6 +19,7 @@
 
 #include "broker/mq_auth_redis.h"
 #include "broker/mq_authz.h"
+#include "broker/mq_creds.h"
 #include "broker/mq_file.h"
 #include "broker/mq_int.h"
 #include "broker/mq_log.h"
@@ -423,6 +424,7 @@ answer_outcome(mq_auth_redis *r, struct mq_db_answer *a)
 	a->v = r->outcome == MQ_BACKEND_IGNORE ? MQ_DB_IGNORE : MQ_DB_DENY;
 	a->super = false;
 	a->acl = NULL;
+	a->ck = NULL;
 }
 
 /* q's replies are all in: its answer. */
@@ -431,6 +433,7 @@ judge(mq_auth_redis *r, struct rreq *q, struct mq_db_answer *a)
 {
 	a->super = false;
 	a->acl = NULL;
+	a->ck = NULL;
 	if (q->failed) {
 		answer_outcome(r, a);
 		return;
@@ -440,13 +443,23 @@ judge(mq_auth_redis *r, struct rreq *q, struct mq_db_answer *a)
 		a->v = MQ_DB_IGNORE;
 		return;
 	}
-	if (q->who->pw == NULL
+	if (q->who->pw != NULL && mq_pwhash_offload(&r->hash, q->salt_len)) {
+		/* bcrypt: the auth threads verify it */
+		a->ck = mq_creds_check_hash(r->plugin, q->hash, q->hash_len,
+		    q->who->pw, q->who->pw_len);
+		if (a->ck == NULL) {
+			answer_outcome(r, a);
+			return;
+		}
+		a->v = MQ_DB_CHECK;
+	} else if (q->who->pw == NULL
 	    || !mq_pwhash_check(&r->hash, q->hash, q->hash_len, q->salt,
 	        q->salt_len, q->who->pw, q->who->pw_len)) {
 		a->v = MQ_DB_REJECT;
 		return;
+	} else {
+		a->v = MQ_DB_ALLOW;
 	}
-	a->v = MQ_DB_ALLOW;
 	a->super = q->super;
 	if (q->acl != NULL && (q->super || mq_authz_count(q->acl) > 0)) {
 		mq_authz_set_super(q->acl, q->super);

@@ -126,11 +126,14 @@ enum mq_db_verdict {
 	MQ_DB_REJECT, /* known, wrong or missing password */
 	MQ_DB_IGNORE, /* unknown (or failing with outcome ignore) */
 	MQ_DB_DENY,   /* failing with outcome deny */
+	MQ_DB_CHECK,  /* known; ck: the password to verify (auth threads) */
 };
+struct mq_auth_check;
 struct mq_db_answer {
-	enum mq_db_verdict v;
-	bool               super;
-	struct mq_authz   *acl;
+	enum mq_db_verdict    v;
+	bool                  super;
+	struct mq_authz      *acl; /* for ALLOW and CHECK */
+	struct mq_auth_check *ck;  /* CHECK: owned by the receiver */
 };
 typedef void (*mq_db_cb)(void *arg, struct mq_db_answer *a);
 

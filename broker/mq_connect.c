@@ -300,22 +300,19 @@ connect_hold(mq_conn *c, struct mq_connreq *rq)
 }
 
 /*
- * Hands ck to the auth threads and parks c in MQ_CS_AUTH with its
- * request saved, for mq__connect_resume.  A full queue refuses the
- * client (server busy), logged once per burst.
+ * Hands ck to the auth threads for c (c->auth).  A full queue is
+ * -EBUSY, logged once per burst; ck is freed on failure.
  */
-static enum mq_hs
-connect_park(mq_conn *c, struct mq_connreq *rq, struct mq_auth_check *ck)
+int
+mq__connect_check(mq_conn *c, struct mq_auth_check *ck)
 {
 	mq_broker          *b = c->b;
 	struct mq_auth_job *j = malloc(sizeof(*j));
 
-	if (j == NULL || (c->creq = connreq_save(rq)) == NULL) {
+	if (j == NULL) {
 		mq_err("auth check: %s", strerror(ENOMEM));
 		mq_creds_check_free(ck);
-		free(j);
-		return mq__connect_refuse(
-		    c, MQ_CONNACK_UNAVAILABLE, 0, MQ_HS_REFUSED);
+		return -ENOMEM;
 	}
 	j->ck = ck;
 	j->owner = c;
@@ -328,8 +325,7 @@ connect_park(mq_conn *c, struct mq_connreq *rq, struct mq_auth_check *ck)
 		b->auth_busy_refused++;
 		mq_creds_check_free(ck);
 		free(j);
-		return mq__connect_refuse(c, MQ_CONNACK_UNAVAILABLE,
-		    MQ_RC_SERVER_BUSY, MQ_HS_REFUSED);
+		return -EBUSY;
 	}
 	if (b->auth_busy) {
 		mq_info("auth queue has room again: %llu CONNECTs were "
@@ -339,9 +335,24 @@ connect_park(mq_conn *c, struct mq_connreq *rq, struct mq_auth_check *ck)
 		b->auth_busy_refused = 0;
 	}
 	c->auth = j;
-	c->state = MQ_CS_AUTH;
-	mq__conn_watch(c);
-	return MQ_HS_PARKED;
+	return 0;
+}
+
+/*
+ * Hands ck to the auth threads and parks c in MQ_CS_AUTH with its
+ * request saved, for mq__connect_resume.  A full queue refuses the
+ * client (server busy).
+ */
+static enum mq_hs
+connect_park(mq_conn *c, struct mq_connreq *rq, struct mq_auth_check *ck)
+{
+	int rc = mq__connect_check(c, ck);
+
+	if (rc < 0)
+		return mq__connect_refuse(c, MQ_CONNACK_UNAVAILABLE,
+		    rc == -EBUSY ? MQ_RC_SERVER_BUSY : 0, MQ_HS_REFUSED);
+	/* (Should saving fail, the end of c cancels the job.) */
+	return connect_hold(c, rq);
 }
 
 /* ---- authorised: session and CONNACK ---- */

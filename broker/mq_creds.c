@@ -465,6 +465,25 @@ check_new(int tag, const struct mq_cred *e, const char *pw, size_t pw_len,
 	return ck;
 }
 
+struct mq_auth_check *
+mq_creds_check_hash(
+    int tag, const char *hash, size_t hash_len, const char *pw, size_t pw_len)
+{
+	struct mq_auth_check *ck = calloc(1, sizeof(*ck));
+
+	if (ck == NULL)
+		return NULL;
+	ck->tag = tag;
+	ck->hash = mq_strndup(hash, hash_len);
+	ck->pw = mq_strndup(pw, pw_len);
+	ck->pw_len = pw_len;
+	if (ck->hash == NULL || ck->pw == NULL) {
+		mq_creds_check_free(ck);
+		return NULL;
+	}
+	return ck;
+}
+
 void
 mq_creds_check_run(struct mq_auth_check *ck)
 {
@@ -480,7 +499,9 @@ mq_creds_check_tag(const struct mq_auth_check *ck)
 bool
 mq_creds_check_finish(mq_creds *c, struct mq_auth_check *ck)
 {
-	struct mq_cred *e = creds_find(c, ck->name, ck->name_len);
+	struct mq_cred *e = c != NULL && ck->name != NULL
+	    ? creds_find(c, ck->name, ck->name_len)
+	    : NULL;
 	bool            ok = ck->ok;
 
 	/* The verdict is the one at submit time; the cache learns it only

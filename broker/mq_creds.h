@@ -56,13 +56,21 @@ enum mq_cred_verdict mq_creds_check(mq_creds *c, const mq_pwcache *pc, int tag,
     const char *name, size_t name_len, const char *pw, size_t pw_len,
     struct mq_auth_check **ck);
 
+/*
+ * A check of pw against a crypt(3) hash from elsewhere (a database row:
+ * mq_dbauth), for the auth threads; the cache never learns it.  NULL on
+ * ENOMEM.  Judge it with mq_creds_check_finish(NULL, ck).
+ */
+struct mq_auth_check *mq_creds_check_hash(
+    int tag, const char *hash, size_t hash_len, const char *pw, size_t pw_len);
+
 /* Runs crypt(3) for ck; touches nothing but ck (any thread). */
 void mq_creds_check_run(struct mq_auth_check *ck);
 /* The tag given to mq_creds_check. */
 int mq_creds_check_tag(const struct mq_auth_check *ck);
 /*
  * crypt's answer for ck, which it frees.  c learns the password (cache)
- * only if its entry still has the hash that was checked.
+ * only if its entry still has the hash that was checked (c NULL: none).
  */
 bool mq_creds_check_finish(mq_creds *c, struct mq_auth_check *ck);
 /* Drops ck unjudged (NULL: nothing). */

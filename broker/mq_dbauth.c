@@ -209,6 +209,18 @@ verdict(mq_conn *c, struct mq_db_answer *a)
 		return MQ_AUTH_BAD_CREDENTIALS;
 	case MQ_DB_DENY:
 		return MQ_AUTH_NOT_AUTHORIZED;
+	case MQ_DB_CHECK:
+		/* Known user, bcrypt: the auth threads judge the password
+		 * and mq__connect_resume follows from there. */
+		mq_authz_free(&c->authz);
+		c->authz = a->acl;
+		a->acl = NULL;
+		if (mq__connect_check(c, a->ck) < 0) {
+			a->ck = NULL;
+			return MQ_AUTH_NOT_AUTHORIZED;
+		}
+		a->ck = NULL;
+		return MQ_AUTH_PENDING;
 	case MQ_DB_IGNORE:
 		break;
 	}
@@ -237,6 +249,7 @@ walk(struct mq_dbreq *q)
 			return MQ_AUTH_PENDING;
 		r = verdict(c, &now);
 		mq_authz_free(&now.acl);
+		q->req = NULL;
 		if (r != MQ_AUTH_IGNORE)
 			return r;
 	}
@@ -261,6 +274,8 @@ on_answer(void *arg, struct mq_db_answer *a)
 	}
 	c->dbreq = NULL;
 	dbreq_free(q);
+	if (r == MQ_AUTH_PENDING) /* on the auth threads now */
+		return;
 	if (r == MQ_AUTH_IGNORE)
 		r = mq_plugins_anonymous(c->b->plugins);
 	mq__connect_resume(c, (int) r);
@@ -314,10 +329,10 @@ mq__dbauth_begin(
 		inet_ntop(
 		    AF_INET6, &c->peer.sin6_addr, q->peer, sizeof(q->peer));
 	r = walk(q);
-	if (r == MQ_AUTH_PENDING)
+	if (r == MQ_AUTH_PENDING && q->req != NULL)
 		c->dbreq = q;
 	else
-		dbreq_free(q);
+		dbreq_free(q); /* answered, or on the auth threads */
 	return r;
 }
 

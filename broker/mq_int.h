@@ -540,6 +540,9 @@ enum mq_hs mq__connect_refuse(
     mq_conn *c, uint8_t rc, uint8_t rc5, enum mq_hs hs);
 /* The auth threads handed back c's check (mq_net.c's authq_event). */
 void mq__connect_resume(mq_conn *c, int auth_result);
+/* Hands a password check to the auth threads for c, parked or about to
+ * be (mq_dbauth's bcrypt): 0, -EBUSY (queue full) or -ENOMEM. */
+int mq__connect_check(mq_conn *c, struct mq_auth_check *ck);
 /* Drops c's parked CONNECT, if any (the connection is going away). */
 void mq__connect_cancel(mq_conn *c);
 

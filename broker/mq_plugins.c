@@ -118,9 +118,10 @@ mq_plugins_active(const mq_plugins *p, enum mq_plugin_id id)
 enum mq_auth_result
 mq_plugins_check_finish(const mq_plugins *p, struct mq_auth_check *ck)
 {
-	mq_creds *c = mq_creds_check_tag(ck) == MQ_PLUGIN_AUTH_USERNAME
-	    ? p->users
-	    : p->clients;
+	int       tag = mq_creds_check_tag(ck);
+	mq_creds *c = tag == MQ_PLUGIN_AUTH_USERNAME ? p->users
+	    : tag == MQ_PLUGIN_AUTH_CLIENTID         ? p->clients
+	                                             : NULL; /* a database's */
 
 	return mq_creds_check_finish(c, ck) ? MQ_AUTH_ALLOW
 	                                    : MQ_AUTH_BAD_CREDENTIALS;

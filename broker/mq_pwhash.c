@@ -128,6 +128,12 @@ bad:
 }
 
 bool
+mq_pwhash_offload(const struct mq_pwhash *h, size_t salt_len)
+{
+	return h->alg == A_BCRYPT && salt_len == 0;
+}
+
+bool
 mq_pwhash_salted(const struct mq_pwhash *h)
 {
 	return h->salt_pos != 0 || h->alg == A_BCRYPT;

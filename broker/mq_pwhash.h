@@ -15,8 +15,10 @@
  *                                          sha512) over the salt, hex
  *
  * Digests compare in constant time and without regard to hex case.
- * bcrypt and pbkdf2 run in the caller (the event loop): milliseconds at
- * bcrypt cost 10, ~0.5 ms at 1000 PBKDF2-SHA256 iterations.
+ * Digests and pbkdf2 run in the caller (the event loop: ~0.5 ms at 1000
+ * PBKDF2-SHA256 iterations); bcrypt without a salt column (~55 ms at cost
+ * 10) goes to the auth threads (mq_pwhash_offload); with a salt column
+ * (EMQ's "salt,bcrypt"), it runs in the caller.
  *
  * Errors: int functions return 0 or -errno.
  */
@@ -38,6 +40,13 @@ int mq_pwhash_parse(struct mq_pwhash *h, const char *spec);
 
 /* Whether the hash uses a salt (a salt column / field is worth fetching). */
 bool mq_pwhash_salted(const struct mq_pwhash *h);
+
+/*
+ * Whether the check is crypt(stored) == stored (bcrypt without a salt
+ * column): slow, so the caller hands it to the auth threads
+ * (mq_creds_check_hash) instead of mq_pwhash_check.
+ */
+bool mq_pwhash_offload(const struct mq_pwhash *h, size_t salt_len);
 
 /* Whether pw (pw_len bytes) hashes to stored, with salt (NULL: none). */
 bool mq_pwhash_check(const struct mq_pwhash *h, const char *stored,

@@ -4,6 +4,7 @@ mqtt_acl:%u), the password hashes, injection attempts, a backend down and
 back, a slow backend while 100 clients connect."""
 import hashlib
 import socket
+import subprocess
 import threading
 import time
 import warnings
@@ -13,6 +14,8 @@ import pytest
 import mqtt_raw as m
 from backends import redis  # noqa: F401
 from broker_fixture import broker_factory  # noqa: F401
+from broker_fixture import build_path
+from test_broker_auth_async import hammered_probe_stays_fast
 from test_broker_plugins import switch
 
 with warnings.catch_warnings():
@@ -306,3 +309,36 @@ def test_client_gone_while_waiting(broker_factory, redis):
         c.close()
     sleeper.wait(10)
     assert rc_of(b, "alice", "pw") == 0
+
+
+def test_bcrypt_off_the_loop(broker_factory, redis):
+    """bcrypt at cost 10 (~55 ms a check) runs on the auth threads: six
+    processes looping wrong passwords for a bcrypt user do not slow an
+    already connected client's round trips."""
+    add_user(redis, "alice", crypt.crypt(
+        "pw", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))
+    add_user(redis, "bob", "bob-pw")
+    b = redis_broker(broker_factory, redis, "--auth-redis-password-hash",
+                     "bcrypt")
+    assert rc_of(b, "alice", "pw") == 0
+    probe = m.connected(b.port, "probe", username="alice", password="pw")
+    hammered_probe_stays_fast(b.port, probe)
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--auth-redis-password-hash", "rot13"], "password_hash 'rot13'"),
+    (["--auth-pgsql-password-hash", "pbkdf2,sha256,0,20"],
+     "password_hash 'pbkdf2,sha256,0,20'"),
+    (["--auth-redis-on-error", "maybe"], "on_error 'maybe'"),
+    (["--auth-pgsql-acl-nomatch", "perhaps"], "acl_nomatch 'perhaps'"),
+    (["--auth-redis-server", "nohost"], "server 'nohost'"),
+    (["--auth-redis-auth-cmd", ""], "auth_cmd is empty"),
+])
+def test_bad_settings_refuse_to_start(tmp_path, args, says):
+    """A database plugin setting that cannot work stops the start with a
+    message naming it (not a broker that refuses every client later)."""
+    r = subprocess.run([build_path("mqttd"), "--state-dir",
+                        str(tmp_path), "--listen", "127.0.0.1:0", *args],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert says in r.stderr, r.stderr
