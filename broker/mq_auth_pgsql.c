@@ -409,6 +409,7 @@ stage_done(struct pconn *c)
 	PGresult      *r = c->res;
 	int            st = r ? (int) PQresultStatus(r) : -1, n = 0, sn = 0;
 	const char    *pw, *salt;
+	struct mq_db_answer a;
 
 	c->res = NULL;
 	if (st != PGRES_TUPLES_OK) {
@@ -420,14 +421,10 @@ stage_done(struct pconn *c)
 		mq_faillog_fail(&p->flog, WHO, "%s", msg);
 		if (r != NULL)
 			PQclear(r);
-		if (c->stage == Q_AUTH) {
-			struct mq_db_answer a;
-
-			outcome(p, &a);
-			finish(c, a.v);
-		} else {
-			finish(c, MQ_DB_ALLOW); /* no super / ACL rows */
-		}
+		/* Any of the three: the backend is failing (as with Redis;
+		 * an ACL that cannot be read must not mean no ACL). */
+		outcome(p, &a);
+		finish(c, a.v);
 		return;
 	}
 	mq_faillog_ok(&p->flog, WHO);

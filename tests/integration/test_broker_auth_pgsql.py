@@ -220,3 +220,17 @@ def test_query_timeout(broker_factory, postgres):
     assert time.monotonic() - t < 2
     locker.wait(10)
     wait_login(b, "recovery")
+
+
+def test_failing_acl_query_is_a_failing_backend(broker_factory, postgres):
+    """An ACL that cannot be read is not an empty ACL: a right password
+    with a failing acl_query gets the failure outcome (deny), and the
+    log names the query's error."""
+    setup_db(postgres)
+    add_user(postgres, "alice", "pw")
+    b = pg_broker(broker_factory, postgres, "--auth-pgsql-acl-query",
+                  "select * from no_such_table where username = %u")
+    assert rc_of(b, "alice", "pw") == 5
+    assert "no_such_table" in b.stderr()
+    b2 = pg_broker(broker_factory, postgres, "--auth-pgsql-acl-query", "")
+    assert rc_of(b2, "alice", "pw") == 0  # empty: not asked
