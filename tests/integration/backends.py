@@ -22,28 +22,38 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 class Redis:
-    def __init__(self):
+    def __init__(self, password=None):
         self.dir = tempfile.mkdtemp(prefix="mqttd-redis-")
         self.port = free_port()
         self.proc = None
+        self.password = password
+        self.sock = os.path.join(self.dir, "redis.sock")
 
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind",
              "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-             self.dir, "--enable-debug-command", "yes"],
+             self.dir, "--enable-debug-command", "yes", "--unixsocket",
+             self.sock, *(["--requirepass", self.password]
+                          if self.password else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            r = subprocess.run(["redis-cli", "-p", str(self.port), "PING"],
+            r = subprocess.run(["redis-cli", *self._auth(), "-p",
+                                str(self.port), "PING"],
                                capture_output=True, text=True)
             if r.stdout.strip() == "PONG":
                 return self
             time.sleep(0.05)
         raise AssertionError("redis-server did not start")
 
-    def cli(self, *args, wait=True):
-        argv = ["redis-cli", "-p", str(self.port), *args]
+    def _auth(self):
+        return ["--no-auth-warning", "-a", self.password] \
+            if self.password else []
+
+    def cli(self, *args, wait=True, db=0):
+        argv = ["redis-cli", *self._auth(), "-p", str(self.port), "-n",
+                str(db), *args]
         if not wait:
             return subprocess.Popen(argv, stdout=subprocess.DEVNULL)
         r = subprocess.run(argv, capture_output=True, text=True, check=True)

@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 import mqtt_raw as m
-from backends import redis  # noqa: F401
+from backends import Redis, redis  # noqa: F401
 from broker_fixture import broker_factory  # noqa: F401
 from broker_fixture import build_path
 from test_broker_auth_async import hammered_probe_stays_fast
@@ -342,3 +342,28 @@ def test_bad_settings_refuse_to_start(tmp_path, args, says):
                        capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
     assert says in r.stderr, r.stderr
+
+
+def test_password_database_and_unix_socket(broker_factory):
+    """AUTH and SELECT on connect (a Redis with requirepass, users in
+    database 3), over the unix socket; a wrong AUTH is a failing backend
+    (logged, the outcome)."""
+    r = Redis(password="s3cret").start()
+    try:
+        r.cli("HSET", "mqtt_user:alice", "password", "pw", db=3)
+        b = broker_factory(extra_args=[
+            "--auth-redis-server", r.sock, "--auth-redis-password",
+            "s3cret", "--auth-redis-database", "3",
+            "--allow-anonymous", "false"])
+        assert switch(b, "mqttd_auth_redis", True) == {"code": 0}
+        assert rc_of(b, "alice", "pw") == 0
+        assert rc_of(b, "alice", "nope") == 4
+        bad = broker_factory(extra_args=[
+            "--auth-redis-server", "127.0.0.1:%d" % r.port,
+            "--auth-redis-password", "wrong", "--auth-redis-database", "3",
+            "--allow-anonymous", "false"])
+        assert switch(bad, "mqttd_auth_redis", True) == {"code": 0}
+        assert rc_of(bad, "alice", "pw") == 5
+        assert "AUTH / SELECT" in bad.stderr()
+    finally:
+        r.cleanup()
