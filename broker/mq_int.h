@@ -238,6 +238,7 @@ enum { MQ_IF_DONE, MQ_IF_PUBACK, MQ_IF_PUBREC, MQ_IF_PUBCOMP };
 struct mq_inflight {
 	mq_msg  *msg;
 	uint64_t sent_at;
+	uint64_t seq; /* its record in the store (mq_persist), 0: none */
 	uint16_t pid;
 	uint8_t  state;
 	uint8_t  qos;
@@ -246,6 +247,7 @@ struct mq_inflight {
 
 struct mq_qent {
 	mq_msg  *msg;
+	uint64_t seq; /* its record in the store (mq_persist), 0: none */
 	uint8_t  qos;
 	bool     retain;
 	uint32_t sub_id; /* v5; in what was padding */
@@ -279,7 +281,9 @@ struct mq_session {
 	/* inflight ring: consecutive packet ids from if_head */
 	struct mq_inflight *inf;
 	uint16_t            if_cap, if_head, if_span, if_live;
-	uint16_t            next_pid;
+	uint16_t            if_wait; /* loading: entries awaiting their
+	                                message (mq__session_restore_msg) */
+	uint16_t next_pid;
 	/* queue ring */
 	struct mq_qent *q;
 	uint32_t        q_cap, q_head, q_len;
@@ -294,7 +298,8 @@ struct mq_session {
 	uint64_t         route_seq; /* mq_route: the message it last matched */
 	uint32_t         route_hit; /* and its hit for that message */
 	bool             sdirty;    /* to be written to the store */
-	bool             stored;    /* has a record in the store */
+	bool             stored;    /* has records in the store */
+	uint64_t         next_seq;  /* of its next message record, from 1 */
 	mq_session      *next_sdirty;
 	char             id[];
 };
@@ -432,11 +437,20 @@ void mq__on_qos2_publish(
     mq_session *s, struct mq_pub *p, uint16_t pid, uint8_t rc);
 void mq__on_pubrel(mq_session *s, uint16_t pid);
 void mq__session_resume(mq_session *s);
-/* Loading a session from the store (each takes m's reference). */
+/*
+ * Loading a session from the store (each takes m's reference).  A window
+ * entry of a format-2 store comes with m NULL and the seq of its message
+ * record, which mq__session_restore_msg then attaches (or queues, when
+ * no window entry waits for it); mq__session_restore_end drops the
+ * entries whose message never came (expired: nothing to resend).
+ */
 void mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
-    uint8_t qos, uint32_t sub_id, mq_msg *m);
-void mq__session_restore_queued(
-    mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id);
+    uint8_t qos, uint32_t sub_id, mq_msg *m, uint64_t seq);
+void mq__session_restore_queued(mq_session *s, mq_msg *m, uint8_t qos,
+    bool retain, uint32_t sub_id, uint64_t seq);
+void mq__session_restore_msg(mq_session *s, uint64_t seq, mq_msg *m,
+    uint8_t qos, bool retain, uint32_t sub_id);
+int  mq__session_restore_end(mq_session *s); /* entries dropped */
 void mq__session_restore_awrel(mq_session *s, uint16_t pid, mq_msg *m);
 
 /* mq_persist.c: the store's side of the broker (NULL persist: no-ops). */
@@ -458,6 +472,28 @@ mq__persist_session(mq_session *s)
 		mq__persist_session_mark(s);
 }
 void mq__persist_session_gone(mq_session *s);
+/*
+ * A message entered a persistent session's queue or window: its record
+ * is staged; returns its seq (0: nothing stored, the session is clean or
+ * there is no store).  _gone: it left (delivered, acked, dropped).
+ */
+uint64_t mq__persist_msg_put(
+    mq_session *s, const mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id);
+void mq__persist_msg_del(mq_session *s, uint64_t seq);
+static inline uint64_t
+mq__persist_msg(
+    mq_session *s, const mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+{
+	if (s->b->persist == NULL || s->clean)
+		return 0;
+	return mq__persist_msg_put(s, m, qos, retain, sub_id);
+}
+static inline void
+mq__persist_msg_gone(mq_session *s, uint64_t seq)
+{
+	if (seq != 0 && s->b->persist != NULL)
+		mq__persist_msg_del(s, seq);
+}
 /* True when the ack must wait for a commit (it is then sent later). */
 bool mq__persist_defer_ack(
     mq_conn *c, enum mq_type type, uint16_t pid, uint8_t rc);

@@ -3,11 +3,14 @@
  * may say so.
  *
  * Retained messages are staged as they change (one record per topic).
- * Persistent sessions are marked when their durable state changes
- * (subscriptions, queue, window, awaiting PUBREL, will, expiry) and
- * written whole, one record per session, when a batch is handed to the
- * store thread: a session touched by a thousand messages in one commit
- * round costs one record.  Clean sessions are never marked.
+ * A persistent session's queued and in-flight messages are one record
+ * each (store format 2), staged when the message enters the queue or the
+ * window and deleted when it leaves (delivered at QoS 0, acked, dropped),
+ * so a commit writes what changed, not a queue of tens of thousands.
+ * The session's own record (subscriptions, expiry, window entries naming
+ * their messages by seq, awaiting PUBREL, will) is marked when that state
+ * changes and written once per batch handed to the store thread.  Clean
+ * sessions are never stored.
  *
  * Acknowledgement follows durability: while a connection's packet is
  * handled (mq_proto's handle() sets b->store_mark), any durable change
@@ -44,8 +47,11 @@ struct mq_persist {
 	struct dack    *q;     /* FIFO ring of waiting acks */
 	size_t          head, len, cap;
 	bool            releasing, loading;
+	int             format; /* of the store being loaded */
 	uint64_t        full_logged_ms, full_since_log;
-	uint64_t        sessions_loaded, retained_loaded, expired;
+	uint64_t        sessions_loaded, retained_loaded, messages_loaded;
+	uint64_t        expired, orphans;
+	mq_session     *last; /* loading messages: the session of the last */
 };
 
 static void mirror(mq_broker *b);
@@ -184,7 +190,62 @@ mq__persist_session_gone(mq_session *s)
 	if (s->stored) {
 		s->b->store_changes++;
 		mq_store_del(P->st, MQ_STORE_SESSIONS, s->id, s->id_len);
+		mq_store_del_msgs(P->st, s->id, s->id_len);
 	}
+}
+
+/* The record of a queued / in-flight message (retain: its delivery's). */
+static int
+msg_write(struct mq_persist *P, mq_session *s, uint64_t seq, const mq_msg *m,
+    uint8_t qos, bool retain, uint32_t sub_id)
+{
+	struct mq_rec_item it = { .tag = MQ_REC_T_QMSG,
+		.id = s->id,
+		.id_len = s->id_len,
+		.seq = seq,
+		.qos = qos,
+		.sub_id = sub_id,
+		.msg = rec_msg(m, retain, false) };
+	long               n;
+
+	P->w.len = 0;
+	mq_rec_begin(&P->w, MQ_REC_MESSAGE);
+	mq_rec_put(&P->w, &it);
+	n = mq_rec_end(&P->w);
+	if (n < 0)
+		return (int) n;
+	return mq_store_put_msg(
+	    P->st, s->id, s->id_len, seq, P->w.p, (size_t) n);
+}
+
+uint64_t
+mq__persist_msg_put(
+    mq_session *s, const mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+{
+	struct mq_persist *P = s->b->persist;
+	uint64_t           seq;
+	int                rc;
+
+	if (P->loading)
+		return 0; /* a format-1 store: numbered once loaded */
+	if (s->next_seq == 0)
+		s->next_seq = 1;
+	seq = s->next_seq++;
+	rc = msg_write(P, s, seq, m, qos, retain, sub_id);
+	if (rc < 0) {
+		mq_err("store: a message of session %.*s not written: %s",
+		    (int) s->id_len, s->id, strerror(-rc));
+		return 0;
+	}
+	s->b->store_changes++;
+	s->stored = true;
+	return seq;
+}
+
+void
+mq__persist_msg_del(mq_session *s, uint64_t seq)
+{
+	mq_store_del_msg(s->b->persist->st, s->id, s->id_len, seq);
 }
 
 static void
@@ -195,6 +256,7 @@ put_msg_item(
 	mq_rec_put(w, it);
 }
 
+/* The session's own state; its messages are records of their own. */
 static void
 session_write(struct mq_persist *P, mq_session *s)
 {
@@ -231,26 +293,18 @@ session_write(struct mq_persist *P, mq_session *s)
 		const struct mq_inflight *f
 		    = &s->inf[(s->if_head + i) % s->if_cap];
 
-		if (f->state == MQ_IF_DONE)
+		/* An entry whose message has no record (none could be
+		 * written) is not kept: after a restart it is gone. */
+		if (f->state == MQ_IF_DONE
+		    || (f->state != MQ_IF_PUBCOMP && f->seq == 0))
 			continue;
-		it = (struct mq_rec_item) { .tag = MQ_REC_T_INFLIGHT,
+		it = (struct mq_rec_item) { .tag = MQ_REC_T_WINDOW,
 			.pid = f->pid,
 			.state = f->state,
 			.qos = f->qos,
 			.sub_id = f->sub_id,
-			.has_msg = f->msg != NULL };
-		if (f->msg != NULL)
-			put_msg_item(w, &it, f->msg, false);
-		else
-			mq_rec_put(w, &it);
-	}
-	for (uint32_t i = 0; i < s->q_len; i++) {
-		const struct mq_qent *e = &s->q[(s->q_head + i) % s->q_cap];
-
-		it = (struct mq_rec_item) { .tag = MQ_REC_T_QUEUED,
-			.qos = e->qos,
-			.sub_id = e->sub_id };
-		put_msg_item(w, &it, e->msg, e->retain);
+			.seq = f->state == MQ_IF_PUBCOMP ? 0 : f->seq };
+		mq_rec_put(w, &it);
 	}
 	for (uint16_t i = 0; i < s->aw_len; i++) {
 		it = (struct mq_rec_item) { .tag = MQ_REC_T_AWREL,
@@ -466,13 +520,19 @@ load_retained(void *arg, const void *k, size_t klen, const void *v, size_t n)
 	return 0;
 }
 
-static void
-load_item(mq_session *s, const struct mq_rec_item *it)
+/* -EBADMSG: an item the store's format does not have. */
+static int
+load_item(mq_session *s, const struct mq_rec_item *it, int format)
 {
 	mq_msg        *m = NULL;
 	struct mq_sub *sub;
 	uint64_t       now;
 
+	if (it->tag == MQ_REC_T_WINDOW ? format == 1
+	                               : format != 1
+	            && (it->tag == MQ_REC_T_INFLIGHT
+	                || it->tag == MQ_REC_T_QUEUED))
+		return -EBADMSG;
 	switch (it->tag) {
 	case MQ_REC_T_SUB:
 		if (mq__subscribe(s, it->filter, it->filter_len, it->qos, &sub)
@@ -480,33 +540,37 @@ load_item(mq_session *s, const struct mq_rec_item *it)
 			sub->opts = it->opts;
 			sub->sub_id = it->sub_id;
 		}
-		return;
-	case MQ_REC_T_INFLIGHT:
+		return 0;
+	case MQ_REC_T_INFLIGHT: /* format 1: with its message */
 		if (it->has_msg && (m = msg_from(&it->msg, false)) == NULL)
-			return;
+			return 0;
 		mq__session_restore_inflight(
-		    s, it->pid, it->state, it->qos, it->sub_id, m);
-		return;
-	case MQ_REC_T_QUEUED:
+		    s, it->pid, it->state, it->qos, it->sub_id, m, 0);
+		return 0;
+	case MQ_REC_T_WINDOW: /* format 2: its message comes later */
+		mq__session_restore_inflight(
+		    s, it->pid, it->state, it->qos, it->sub_id, NULL, it->seq);
+		return 0;
+	case MQ_REC_T_QUEUED: /* format 1 */
 		if ((m = msg_from(&it->msg, false)) != NULL)
 			mq__session_restore_queued(
-			    s, m, it->qos, it->msg.retain, it->sub_id);
-		return;
+			    s, m, it->qos, it->msg.retain, it->sub_id, 0);
+		return 0;
 	case MQ_REC_T_AWREL:
 		if ((m = msg_from(&it->msg, false)) != NULL)
 			mq__session_restore_awrel(s, it->pid, m);
-		return;
+		return 0;
 	case MQ_REC_T_WILL:
 		if ((m = msg_from(&it->msg, true)) == NULL)
-			return;
+			return 0;
 		now = (uint64_t) wall_ms();
 		mq__session_will(s, m,
 		    it->will_at_wall_ms > now
 		        ? (uint32_t) ((it->will_at_wall_ms - now + 999) / 1000)
 		        : 0);
-		return;
+		return 0;
 	default:
-		return;
+		return -EBADMSG;
 	}
 }
 
@@ -549,10 +613,91 @@ load_session(void *arg, const void *k, size_t klen, const void *v, size_t n)
 	            * 1000;
 	mq_timer_set(&b->timers, &s->expiry, to_mono(deadline));
 	while ((rc = mq_rec_next(&r, &it)) == 1)
-		load_item(s, &it);
+		if ((rc = load_item(s, &it, P->format)) < 0)
+			break;
 	mq__session_dirty(s);
 	P->sessions_loaded++;
 	return rc < 0 ? rc : 0;
+}
+
+/*
+ * One message record (format 2), in key order: a session's messages one
+ * after the other, by seq.  Its session was loaded before (else it is an
+ * orphan: the session expired, and its messages are deleted with it).
+ */
+static int
+load_message(void *arg, const void *k, size_t klen, const void *v, size_t n)
+{
+	mq_broker         *b = arg;
+	struct mq_persist *P = b->persist;
+	struct mq_rec_rd   r;
+	struct mq_rec_item it;
+	mq_session        *s = P->last;
+	mq_msg            *m;
+	int                rc = mq_rec_open(&r, v, n);
+
+	if (rc < 0)
+		return rc;
+	if (r.type != MQ_REC_MESSAGE || mq_rec_next(&r, &it) != 1
+	    || !mq_store_msg_key_is(k, klen, it.id, it.id_len, it.seq))
+		return -EBADMSG;
+	if (s == NULL || s->id_len != it.id_len
+	    || memcmp(s->id, it.id, it.id_len) != 0)
+		s = P->last = mq__session_find(b, it.id, it.id_len);
+	if (s == NULL || s->clean) {
+		P->orphans++;
+		mq_store_del_msg(P->st, it.id, it.id_len, it.seq);
+		return 0;
+	}
+	m = msg_from(&it.msg, false);
+	if (m == NULL) { /* expired (or no memory, logged) */
+		P->expired++;
+		mq_store_del_msg(P->st, it.id, it.id_len, it.seq);
+		return 0;
+	}
+	mq__session_restore_msg(
+	    s, it.seq, m, it.qos, it.msg.retain, it.sub_id);
+	P->messages_loaded++;
+	return 0;
+}
+
+/*
+ * After the messages: window entries whose message did not come (it
+ * expired) are done; a format-1 store's messages get their own records
+ * (the sessions are rewritten without them).  Both only once loading is
+ * over, as they write.
+ */
+static void
+load_finish(mq_broker *b)
+{
+	struct mq_persist *P = b->persist;
+
+	for (uint32_t i = 0; i <= b->sessions.mask; i++)
+		for (struct mq_hnode *n = b->sessions.b[i]; n != NULL;
+		     n = n->next) {
+			mq_session *s = (mq_session *) n;
+
+			if (mq__session_restore_end(s) > 0)
+				mq__persist_session(s);
+			if (P->format != 1)
+				continue;
+			for (uint16_t j = 0; j < s->if_span; j++) {
+				struct mq_inflight *f
+				    = &s->inf[(s->if_head + j) % s->if_cap];
+
+				if (f->msg != NULL)
+					f->seq = mq__persist_msg(s, f->msg,
+					    f->qos, false, f->sub_id);
+			}
+			for (uint32_t j = 0; j < s->q_len; j++) {
+				struct mq_qent *e
+				    = &s->q[(s->q_head + j) % s->q_cap];
+
+				e->seq = mq__persist_msg(
+				    s, e->msg, e->qos, e->retain, e->sub_id);
+			}
+			mq__persist_session(s);
+		}
 }
 
 /* A load found damage: forget what it loaded (the store goes aside). */
@@ -573,6 +718,8 @@ load_undo(mq_broker *b)
 			mq__session_free(s);
 		}
 	P->retained_loaded = P->sessions_loaded = P->expired = 0;
+	P->messages_loaded = P->orphans = 0;
+	P->last = NULL;
 }
 
 /* Loads retained messages, then sessions; a damaged record moves the
@@ -585,11 +732,15 @@ load(mq_broker *b)
 
 	if (n > 0)
 		mq__retained_reserve(b, (uint32_t) n);
+	P->format = mq_store_format(P->st);
 	P->loading = true;
 	n = mq_store_load(P->st, MQ_STORE_RETAINED, load_retained, b);
 	if (n >= 0)
 		n = mq_store_load(P->st, MQ_STORE_SESSIONS, load_session, b);
+	if (n >= 0 && P->format != 1)
+		n = mq_store_load(P->st, MQ_STORE_MESSAGES, load_message, b);
 	P->loading = false;
+	P->last = NULL;
 	if (n == -EBADMSG || n == -EPROTO) {
 		mq_err("store: a record failed validation (%s) after %llu "
 		       "retained and %llu sessions",
@@ -601,6 +752,20 @@ load(mq_broker *b)
 	}
 	if (n < 0)
 		mq_err("store: loading stopped: %s", strerror((int) -n));
+	load_finish(b);
+	if (P->format == 1) {
+		/* One transaction: the store is format 1 or 2, never half. */
+		sessions_write(P);
+		n = mq_store_upgrade(P->st);
+		if (n == 0)
+			n = mq_store_flush(P->st);
+		if (n < 0)
+			mq_err("store: converting to format 2 failed: %s",
+			    strerror((int) -n));
+		else
+			mq_info("store: converted from format 1 (one record "
+			        "per queued message)");
+	}
 	return 0;
 }
 
@@ -645,10 +810,11 @@ mq__persist_open(mq_broker *b)
 		return 0;
 	}
 	mq_info("store %s/store: %llu retained, %llu sessions loaded, %llu "
-	        "expired, in %llu ms",
+	        "queued messages, %llu expired, %llu orphaned, in %llu ms",
 	    sc.dir, (unsigned long long) P->retained_loaded,
 	    (unsigned long long) P->sessions_loaded,
-	    (unsigned long long) P->expired,
+	    (unsigned long long) P->messages_loaded,
+	    (unsigned long long) P->expired, (unsigned long long) P->orphans,
 	    (unsigned long long) (mq_now_ms() - t0));
 	mirror(b);
 	b->persist_kind = MQ_K_STORE;

@@ -457,14 +457,18 @@ mq__unsubscribe(mq_session *s, const char *f, size_t len)
 
 /* ---- outgoing ---- */
 
+/* seq: the message's record in the store, 0: a new message (stored now
+ * if the session is persistent). */
 static void
-enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id,
+    uint64_t seq)
 {
 	const mq_config *cfg = s->b->cfg;
 	struct mq_qent  *e;
 
 	if (cfg->max_queue == 0) {
 		mq__msg_unref(m);
+		mq__persist_msg_gone(s, seq);
 		s->q_dropped++;
 		return;
 	}
@@ -473,6 +477,7 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
 			/* Full: drop the oldest, as EMQ 2.3's mqueue does. */
 			e = &s->q[s->q_head];
 			mq__msg_unref(e->msg);
+			mq__persist_msg_gone(s, e->seq);
 			s->q_head = (s->q_head + 1) % s->q_cap;
 			s->q_len--;
 			s->q_dropped++;
@@ -485,6 +490,7 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
 			q = malloc(cap * sizeof(*q));
 			if (q == NULL) {
 				mq__msg_unref(m);
+				mq__persist_msg_gone(s, seq);
 				s->q_dropped++;
 				return;
 			}
@@ -501,10 +507,11 @@ enqueue(mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
 	e->qos = qos;
 	e->retain = retain;
 	e->sub_id = sub_id;
+	/* One record per message: the session's own record is untouched. */
+	e->seq = seq != 0 ? seq : mq__persist_msg(s, m, qos, retain, sub_id);
 	s->q_len++;
 	s->enqueue_msg++;
 	mq__session_dirty(s);
-	mq__persist_session(s);
 }
 
 static bool
@@ -583,10 +590,11 @@ pub_wpub(const struct mq_pub *p, bool retain)
 	};
 }
 
-/* Puts m in the window (taking the reference) and sends it. */
+/* Puts m in the window (taking the reference) and sends it; seq: its
+ * record from the queue, 0: a new message. */
 static void
-send_inflight(
-    mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+send_inflight(mq_session *s, mq_msg *m, uint8_t qos, bool retain,
+    uint32_t sub_id, uint64_t seq)
 {
 	mq_conn            *c = s->conn;
 	struct mq_inflight *f;
@@ -595,6 +603,7 @@ send_inflight(
 
 	if (!inf_alloc(s)) {
 		mq__msg_unref(m);
+		mq__persist_msg_gone(s, seq);
 		return;
 	}
 	if (s->if_span == 0)
@@ -607,6 +616,7 @@ send_inflight(
 	f->pid = pid;
 	f->qos = qos;
 	f->sub_id = sub_id;
+	f->seq = seq != 0 ? seq : mq__persist_msg(s, m, qos, retain, sub_id);
 	f->state = qos == 1 ? MQ_IF_PUBACK : MQ_IF_PUBREC;
 	f->sent_at = mq_now_ms();
 	s->if_span++;
@@ -641,6 +651,7 @@ pump(mq_session *s)
 		        e->msg->payload_len, e->msg->props_len,
 		        e->msg->expire_at, e->qos, e->sub_id)) {
 			mq__msg_unref(e->msg); /* v5: expired or too big */
+			mq__persist_msg_gone(s, e->seq);
 			s->q_dropped++;
 			continue;
 		}
@@ -652,8 +663,10 @@ pump(mq_session *s)
 			mq__send_publish5(s->conn, &w);
 			s->deliver_msg++;
 			mq__msg_unref(m);
+			mq__persist_msg_gone(s, e->seq);
 		} else {
-			send_inflight(s, e->msg, e->qos, e->retain, e->sub_id);
+			send_inflight(
+			    s, e->msg, e->qos, e->retain, e->sub_id, e->seq);
 		}
 	}
 	if (s->q_len == 0 && s->q_cap > 16) {
@@ -708,7 +721,7 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 		if (s->q_len == 0 && !window_full(s)) {
 			m = mq__pub_hold(p);
 			if (m != NULL)
-				send_inflight(s, m, qos, retain, p->sub_id);
+				send_inflight(s, m, qos, retain, p->sub_id, 0);
 			return;
 		}
 	} else if (s->clean) {
@@ -716,7 +729,7 @@ mq__deliver(mq_session *s, struct mq_pub *p, uint8_t qos, bool retain)
 	}
 	m = mq__pub_hold(p);
 	if (m != NULL)
-		enqueue(s, m, qos, retain, p->sub_id);
+		enqueue(s, m, qos, retain, p->sub_id, 0);
 }
 
 static struct mq_inflight *
@@ -734,19 +747,28 @@ inflight_find(mq_session *s, uint16_t pid)
 	return f->pid == pid && f->state != MQ_IF_DONE ? f : NULL;
 }
 
+/* Pops the done entries at the window's head. */
 static void
-inflight_done(mq_session *s, struct mq_inflight *f)
+window_trim(mq_session *s)
 {
-	mq__msg_unref(f->msg);
-	f->msg = NULL;
-	f->state = MQ_IF_DONE;
-	s->if_live--;
 	while (s->if_span > 0 && s->inf[s->if_head].state == MQ_IF_DONE) {
 		s->if_head = (uint16_t) ((s->if_head + 1) % s->if_cap);
 		s->if_span--;
 	}
 	if (s->if_span == 0)
 		s->if_head = 0;
+}
+
+static void
+inflight_done(mq_session *s, struct mq_inflight *f)
+{
+	mq__msg_unref(f->msg);
+	f->msg = NULL;
+	mq__persist_msg_gone(s, f->seq);
+	f->seq = 0;
+	f->state = MQ_IF_DONE;
+	s->if_live--;
+	window_trim(s);
 	mq__persist_session(s);
 	pump(s);
 }
@@ -777,6 +799,8 @@ mq__on_pubrec(mq_session *s, uint16_t pid)
 		mq__msg_unref(f->msg);
 		f->msg = NULL;
 	}
+	mq__persist_msg_gone(s, f->seq);
+	f->seq = 0;
 	f->state = MQ_IF_PUBCOMP;
 	f->sent_at = mq_now_ms();
 	mq__persist_session(s);
@@ -956,13 +980,21 @@ retry_fire(mq_timer *t)
 
 /* ---- loading from the store (mq_persist) ---- */
 
+static void
+seq_seen(mq_session *s, uint64_t seq)
+{
+	if (seq >= s->next_seq)
+		s->next_seq = seq + 1;
+}
+
 void
 mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
-    uint8_t qos, uint32_t sub_id, mq_msg *m)
+    uint8_t qos, uint32_t sub_id, mq_msg *m, uint64_t seq)
 {
 	struct mq_inflight *f;
 	uint32_t            gap = 0;
 
+	seq_seen(s, seq);
 	if (!inf_alloc(s)) {
 		mq__msg_unref(m);
 		return;
@@ -976,9 +1008,10 @@ mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
 		        % 65535
 		    - 1;
 	if (s->if_span + gap + 1 > s->if_cap) {
-		/* A smaller max_inflight than before: queue the rest. */
+		/* A smaller max_inflight than before: queue the rest (a
+		 * message still to come is queued when it comes). */
 		if (m != NULL)
-			mq__session_restore_queued(s, m, qos, false, sub_id);
+			enqueue(s, m, qos, false, sub_id, seq);
 		return;
 	}
 	for (uint32_t i = 0; i < gap; i++) {
@@ -996,18 +1029,62 @@ mq__session_restore_inflight(mq_session *s, uint16_t pid, uint8_t state,
 	f->pid = pid;
 	f->qos = qos;
 	f->sub_id = sub_id;
+	f->seq = seq;
 	f->state = state;
 	f->sent_at = mq_now_ms();
 	s->if_span++;
 	s->if_live++;
 	s->next_pid = pid_next(pid);
+	if (m == NULL && state != MQ_IF_PUBCOMP)
+		s->if_wait++;
 }
 
 void
-mq__session_restore_queued(
-    mq_session *s, mq_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+mq__session_restore_queued(mq_session *s, mq_msg *m, uint8_t qos, bool retain,
+    uint32_t sub_id, uint64_t seq)
 {
-	enqueue(s, m, qos, retain, sub_id);
+	seq_seen(s, seq);
+	enqueue(s, m, qos, retain, sub_id, seq);
+}
+
+void
+mq__session_restore_msg(mq_session *s, uint64_t seq, mq_msg *m, uint8_t qos,
+    bool retain, uint32_t sub_id)
+{
+	/* Messages come in seq order, the window's first (they left the
+	 * queue's head): once none waits, the rest is the queue. */
+	for (uint16_t i = 0; s->if_wait > 0 && i < s->if_span; i++) {
+		struct mq_inflight *f = &s->inf[(s->if_head + i) % s->if_cap];
+
+		if (f->seq == seq && f->msg == NULL
+		    && f->state != MQ_IF_PUBCOMP && f->state != MQ_IF_DONE) {
+			f->msg = m;
+			s->if_wait--;
+			return;
+		}
+	}
+	mq__session_restore_queued(s, m, qos, retain, sub_id, seq);
+}
+
+int
+mq__session_restore_end(mq_session *s)
+{
+	int n = 0;
+
+	for (uint16_t i = 0; s->if_wait > 0 && i < s->if_span; i++) {
+		struct mq_inflight *f = &s->inf[(s->if_head + i) % s->if_cap];
+
+		if (f->msg == NULL && f->state != MQ_IF_PUBCOMP
+		    && f->state != MQ_IF_DONE) {
+			f->seq = 0;
+			f->state = MQ_IF_DONE;
+			s->if_live--;
+			s->if_wait--;
+			n++;
+		}
+	}
+	window_trim(s);
+	return n;
 }
 
 void

@@ -4,6 +4,9 @@
  *
  * A staged operation is [op u8][db u8][klen u16][vlen u32][key][value] in
  * the open batch's bytes; the thread replays them into one transaction.
+ * A message's key is [u16 BE length][its session's key][u64 BE seq], so
+ * one session's messages are adjacent and in queue order, and OP_DELPFX
+ * (a session ended) deletes them all by the prefix.
  * Only the thread writes once it runs; the loop reads LMDB only while
  * loading, before the thread has work.
  */
@@ -30,13 +33,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STORE_FORMAT   1u
+#define STORE_FORMAT   2u
 #define KEY_INLINE_MAX 400 /* LMDB's default key limit is 511 */
+#define KEY_MAX        (2 + KEY_INLINE_MAX + 8) /* a message's */
 #define RETRY_MAX      (256u << 20)
 
-enum { OP_PUT = 1, OP_DEL = 2 };
+enum { OP_PUT = 1, OP_DEL = 2, OP_DELPFX = 3 };
 
-static const char *const db_names[MQ_STORE_NDB] = { "retained", "sessions" };
+/* dbi[DB_META] is the format's; not one the callers name. */
+#define DB_META MQ_STORE_NDB
+
+static const char *const db_names[MQ_STORE_NDB]
+    = { "retained", "sessions", "messages" };
+static const uint8_t db_types[MQ_STORE_NDB]
+    = { MQ_REC_RETAINED, MQ_REC_SESSION, MQ_REC_MESSAGE };
 
 struct buf {
 	uint8_t *p;
@@ -45,7 +55,8 @@ struct buf {
 
 struct mq_store {
 	MDB_env           *env;
-	MDB_dbi            dbi[MQ_STORE_NDB];
+	MDB_dbi            dbi[MQ_STORE_NDB + 1];
+	uint32_t           format; /* as opened */
 	char               path[PATH_MAX];
 	enum mq_store_sync sync;
 	uint32_t           interval_ms;
@@ -106,6 +117,21 @@ make_key(uint8_t *out, const void *k, size_t n)
 	return 1 + SHA256_DIGEST_LENGTH;
 }
 
+/* A message's key (seq 0: the prefix of all of the session's). */
+static size_t
+make_msg_key(uint8_t *out, const void *id, size_t n, uint64_t seq, bool pfx)
+{
+	size_t kl = make_key(out + 2, id, n);
+
+	out[0] = (uint8_t) (kl >> 8);
+	out[1] = (uint8_t) kl;
+	if (pfx)
+		return 2 + kl;
+	for (int i = 0; i < 8; i++)
+		out[2 + kl + (size_t) i] = (uint8_t) (seq >> (56 - 8 * i));
+	return 2 + kl + 8;
+}
+
 static int
 buf_add(struct buf *b, const void *p, size_t n)
 {
@@ -160,6 +186,8 @@ record_key(const MDB_val *v, uint8_t *key, size_t *klen)
 		return -EBADMSG;
 	if (it.tag == MQ_REC_T_MSG)
 		*klen = make_key(key, it.msg.topic, it.msg.topic_len);
+	else if (it.tag == MQ_REC_T_QMSG)
+		*klen = make_msg_key(key, it.id, it.id_len, it.seq, false);
 	else
 		*klen = make_key(key, it.id, it.id_len);
 	return 0;
@@ -241,17 +269,19 @@ validate_walk(const char *path, bool full)
 	memcpy(&fmt, v.mv_data, 4);
 	if (fmt > STORE_FORMAT)
 		return 11;
-	if (fmt != STORE_FORMAT)
+	if (fmt < 1)
 		return 10;
 	for (int db = 0; db < MQ_STORE_NDB; db++) {
-		uint8_t want = db == MQ_STORE_RETAINED ? MQ_REC_RETAINED
-		                                       : MQ_REC_SESSION;
+		uint8_t want = db_types[db];
 
-		if (mdb_dbi_open(txn, db_names[db], 0, &dbi) != 0
-		    || mdb_cursor_open(txn, dbi, &cur) != 0)
+		/* Format 1 had no messages (until a start converts it). */
+		rc = mdb_dbi_open(txn, db_names[db], 0, &dbi);
+		if (rc == MDB_NOTFOUND && fmt == 1 && db == MQ_STORE_MESSAGES)
+			continue;
+		if (rc != 0 || mdb_cursor_open(txn, dbi, &cur) != 0)
 			return 10;
 		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-			uint8_t key[KEY_INLINE_MAX + 1], type = 0;
+			uint8_t key[KEY_MAX], type = 0;
 			size_t  klen;
 
 			if (!in_map(&k, map, fsize) || !in_map(&v, map, fsize))
@@ -352,6 +382,7 @@ open_env(mq_store *st, uint64_t map)
 	uint32_t fmt = STORE_FORMAT;
 	int      rc;
 
+	st->format = STORE_FORMAT;
 	if (st->sync == MQ_STORE_SYNC_INTERVAL)
 		flags |= MDB_NOSYNC;
 	if (mkdir(st->path, 0750) != 0 && errno != EEXIST)
@@ -365,10 +396,14 @@ open_env(mq_store *st, uint64_t map)
 		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
 	for (int db = 0; rc == 0 && db < MQ_STORE_NDB; db++)
 		rc = mdb_dbi_open(txn, db_names[db], MDB_CREATE, &st->dbi[db]);
-	if (rc == 0 && mdb_get(txn, meta, &k, &v) == MDB_NOTFOUND) {
+	st->dbi[DB_META] = meta;
+	if (rc == 0 && (rc = mdb_get(txn, meta, &k, &v)) == MDB_NOTFOUND) {
 		v.mv_size = 4;
 		v.mv_data = &fmt;
 		rc = mdb_put(txn, meta, &k, &v, 0);
+	} else if (rc == 0 && v.mv_size == 4) {
+		/* The walk at open let only formats 1..STORE_FORMAT in. */
+		memcpy(&st->format, v.mv_data, 4);
 	}
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
@@ -382,6 +417,27 @@ open_env(mq_store *st, uint64_t map)
 }
 
 /* ---- the thread ---- */
+
+/* Every record whose key starts with pfx (a session's messages). */
+static int
+del_prefix(MDB_txn *txn, MDB_dbi dbi, const MDB_val *pfx)
+{
+	MDB_cursor *cur;
+	MDB_val     k = *pfx, v;
+	int         rc = mdb_cursor_open(txn, dbi, &cur);
+
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= pfx->mv_size
+	    && memcmp(k.mv_data, pfx->mv_data, pfx->mv_size) == 0) {
+		rc = mdb_cursor_del(cur, 0);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
 
 static int
 apply(mq_store *st, MDB_txn *txn, const struct buf *b, uint64_t *bytes)
@@ -404,6 +460,8 @@ apply(mq_store *st, MDB_txn *txn, const struct buf *b, uint64_t *bytes)
 		if (h[0] == OP_PUT) {
 			rc = mdb_put(txn, st->dbi[h[1]], &k, &v, 0);
 			*bytes += klen + vlen;
+		} else if (h[0] == OP_DELPFX) {
+			rc = del_prefix(txn, st->dbi[h[1]], &k);
 		} else {
 			rc = mdb_del(txn, st->dbi[h[1]], &k, NULL);
 			if (rc == MDB_NOTFOUND)
@@ -697,6 +755,22 @@ mq_store_key_is(const void *key, size_t klen, const void *name, size_t nlen)
 	return make_key(k, name, nlen) == klen && memcmp(k, key, klen) == 0;
 }
 
+bool
+mq_store_msg_key_is(
+    const void *key, size_t klen, const void *id, size_t idlen, uint64_t seq)
+{
+	uint8_t k[KEY_MAX];
+
+	return make_msg_key(k, id, idlen, seq, false) == klen
+	    && memcmp(k, key, klen) == 0;
+}
+
+int
+mq_store_format(const mq_store *st)
+{
+	return (int) st->format;
+}
+
 int
 mq_store_discard(mq_store *st, int why)
 {
@@ -722,12 +796,11 @@ mq_store_discard(mq_store *st, int why)
 	return rc;
 }
 
+/* h: 8 bytes of room, then the LMDB key (kl bytes). */
 static int
-stage(mq_store *st, int op, enum mq_store_db db, const void *key, size_t klen,
-    const void *val, size_t vlen)
+stage_raw(mq_store *st, int op, int db, uint8_t *h, size_t kl, const void *val,
+    size_t vlen)
 {
-	uint8_t  h[8 + KEY_INLINE_MAX + 1];
-	size_t   kl = make_key(h + 8, key, klen);
 	uint16_t k16 = (uint16_t) kl;
 	uint32_t v32 = (uint32_t) vlen;
 	size_t   mark = st->open.len;
@@ -746,6 +819,16 @@ stage(mq_store *st, int op, enum mq_store_db db, const void *key, size_t klen,
 	return 0;
 }
 
+static int
+stage(mq_store *st, int op, enum mq_store_db db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	uint8_t h[8 + KEY_MAX];
+
+	return stage_raw(
+	    st, op, (int) db, h, make_key(h + 8, key, klen), val, vlen);
+}
+
 int
 mq_store_put(mq_store *st, enum mq_store_db db, const void *key, size_t klen,
     const void *val, size_t vlen)
@@ -757,6 +840,48 @@ int
 mq_store_del(mq_store *st, enum mq_store_db db, const void *key, size_t klen)
 {
 	return stage(st, OP_DEL, db, key, klen, NULL, 0);
+}
+
+int
+mq_store_put_msg(mq_store *st, const void *id, size_t idlen, uint64_t seq,
+    const void *val, size_t vlen)
+{
+	uint8_t h[8 + KEY_MAX];
+
+	return stage_raw(st, OP_PUT, MQ_STORE_MESSAGES, h,
+	    make_msg_key(h + 8, id, idlen, seq, false), val, vlen);
+}
+
+int
+mq_store_del_msg(mq_store *st, const void *id, size_t idlen, uint64_t seq)
+{
+	uint8_t h[8 + KEY_MAX];
+
+	return stage_raw(st, OP_DEL, MQ_STORE_MESSAGES, h,
+	    make_msg_key(h + 8, id, idlen, seq, false), NULL, 0);
+}
+
+int
+mq_store_del_msgs(mq_store *st, const void *id, size_t idlen)
+{
+	uint8_t h[8 + KEY_MAX];
+
+	return stage_raw(st, OP_DELPFX, MQ_STORE_MESSAGES, h,
+	    make_msg_key(h + 8, id, idlen, 0, true), NULL, 0);
+}
+
+int
+mq_store_upgrade(mq_store *st)
+{
+	uint8_t  h[8 + 6];
+	uint32_t fmt = STORE_FORMAT;
+	int      rc;
+
+	memcpy(h + 8, "format", 6);
+	rc = stage_raw(st, OP_PUT, DB_META, h, 6, &fmt, sizeof(fmt));
+	if (rc == 0)
+		st->format = STORE_FORMAT;
+	return rc;
 }
 
 uint64_t
@@ -897,6 +1022,10 @@ mq_store_dump(const char *dir, mq_store_dump_fn fn, void *arg)
 	rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
 	for (int db = 0; rc == 0 && db < MQ_STORE_NDB; db++) {
 		rc = mdb_dbi_open(txn, db_names[db], 0, &dbi);
+		if (rc == MDB_NOTFOUND && db == MQ_STORE_MESSAGES) {
+			rc = 0; /* format 1 */
+			continue;
+		}
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, dbi, &cur);
 		if (rc != 0)
@@ -905,10 +1034,7 @@ mq_store_dump(const char *dir, mq_store_dump_fn fn, void *arg)
 			uint8_t type = 0;
 			int     ok = mq_rec_check(v.mv_data, v.mv_size, &type);
 
-			if (ok == 0
-			    && type
-			        != (db == MQ_STORE_RETAINED ? MQ_REC_RETAINED
-			                                    : MQ_REC_SESSION))
+			if (ok == 0 && type != db_types[db])
 				ok = -EBADMSG;
 			n++;
 			if (fn((void *) arg, (enum mq_store_db) db, v.mv_data,

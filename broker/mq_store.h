@@ -37,7 +37,15 @@ typedef struct mq_store mq_store;
 
 enum mq_store_sync { MQ_STORE_SYNC_COMMIT, MQ_STORE_SYNC_INTERVAL };
 
-enum mq_store_db { MQ_STORE_RETAINED, MQ_STORE_SESSIONS, MQ_STORE_NDB };
+/* MESSAGES (format 2): one record per queued / in-flight message of a
+ * persistent session, keyed by the session's client id and the message's
+ * sequence number in it (mq_store_put_msg), in queue order. */
+enum mq_store_db {
+	MQ_STORE_RETAINED,
+	MQ_STORE_SESSIONS,
+	MQ_STORE_MESSAGES,
+	MQ_STORE_NDB
+};
 
 struct mq_store_config {
 	const char        *dir; /* the store is DIR/store */
@@ -93,13 +101,31 @@ bool mq_store_key_is(
 int mq_store_discard(mq_store *st, int why);
 
 /*
- * Stage a put or a delete in the open batch.  Keys of any length: one
- * longer than LMDB's limit is stored under its SHA-256.
+ * The format the store had when it was opened: 2 (ours), or 1, whose
+ * sessions hold their messages (mq_store_rec.h); the loader converts a
+ * format-1 store and then stages mq_store_upgrade (format = 2) in the
+ * same batch, so the store is one or the other, never half.
+ */
+int mq_store_format(const mq_store *st);
+int mq_store_upgrade(mq_store *st);
+
+/*
+ * Stage a put or a delete in the open batch (RETAINED, SESSIONS).  Keys
+ * of any length: one longer than LMDB's limit is stored under its
+ * SHA-256.
  */
 int mq_store_put(mq_store *st, enum mq_store_db db, const void *key,
     size_t klen, const void *val, size_t vlen);
 int mq_store_del(
     mq_store *st, enum mq_store_db db, const void *key, size_t klen);
+/* MESSAGES: message seq of the session of client id; _msgs: all of it. */
+int mq_store_put_msg(mq_store *st, const void *id, size_t idlen, uint64_t seq,
+    const void *val, size_t vlen);
+int mq_store_del_msg(mq_store *st, const void *id, size_t idlen, uint64_t seq);
+int mq_store_del_msgs(mq_store *st, const void *id, size_t idlen);
+/* key (as stored in MESSAGES) is the one of message seq of client id. */
+bool mq_store_msg_key_is(
+    const void *key, size_t klen, const void *id, size_t idlen, uint64_t seq);
 
 /* The number the open batch will carry. */
 uint64_t mq_store_next_id(const mq_store *st);

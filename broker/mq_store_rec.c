@@ -222,6 +222,21 @@ mq_rec_put(struct mq_rec_w *w, const struct mq_rec_item *it)
 		w_int(w, it->will_at_wall_ms, 8);
 		w_msg(w, &it->msg);
 		break;
+	case MQ_REC_T_WINDOW:
+		w_int(w, it->pid, 2);
+		w_int(w, it->state, 1);
+		w_int(w, it->qos, 1);
+		w_int(w, it->sub_id, 4);
+		w_int(w, it->seq, 8);
+		break;
+	case MQ_REC_T_QMSG:
+		w_int(w, it->id_len, 2);
+		w_bytes(w, it->id, it->id_len);
+		w_int(w, it->seq, 8);
+		w_int(w, it->qos, 1);
+		w_int(w, it->sub_id, 4);
+		w_msg(w, &it->msg);
+		break;
 	default:
 		if (!w->err)
 			w->err = -EINVAL;
@@ -269,7 +284,8 @@ mq_rec_open(struct mq_rec_rd *r, const void *buf, size_t len)
 	if (h[3] > MQ_REC_VERSION)
 		return -EPROTO;
 	if (h[3] == 0 || h[5] || h[6] || h[7]
-	    || (h[4] != MQ_REC_RETAINED && h[4] != MQ_REC_SESSION))
+	    || (h[4] != MQ_REC_RETAINED && h[4] != MQ_REC_SESSION
+	        && h[4] != MQ_REC_MESSAGE))
 		return -EBADMSG;
 	body = get_le(h + 8, 4);
 	if (body != len - MQ_REC_HDR
@@ -410,6 +426,22 @@ r_item(struct mq_rec_rd *r, struct mq_rec_item *it)
 		    && r_msg(r, &it->msg);
 	case MQ_REC_T_WILL:
 		return r_int(r, &it->will_at_wall_ms, 8) && r_msg(r, &it->msg);
+	case MQ_REC_T_WINDOW:
+		if (!r_u16(r, &it->pid) || it->pid == 0 || !r_u8(r, &it->state)
+		    || it->state < 1 || it->state > 3 || !r_u8(r, &it->qos)
+		    || it->qos < 1 || it->qos > 2 || !r_u32(r, &it->sub_id)
+		    || !r_int(r, &it->seq, 8))
+			return false;
+		/* PUBCOMP keeps only the id; the others name their message. */
+		return (it->seq == 0) == (it->state == 3);
+	case MQ_REC_T_QMSG:
+		if (!r_u16(r, &it->id_len) || it->id_len == 0
+		    || !r_view(r, &v, it->id_len) || !r_int(r, &it->seq, 8)
+		    || it->seq == 0 || !r_u8(r, &it->qos) || it->qos > 2
+		    || !r_u32(r, &it->sub_id))
+			return false;
+		it->id = v;
+		return r_msg(r, &it->msg);
 	default:
 		return false;
 	}
@@ -425,11 +457,16 @@ mq_rec_next(struct mq_rec_rd *r, struct mq_rec_item *it)
 		return first ? -EBADMSG : 0; /* no record is empty */
 	if (!r_u8(r, &it->tag) || !r_item(r, it))
 		return -EBADMSG;
-	/* A retained record is one MSG; a session starts with SESS, once. */
+	/* A retained record is one MSG, a message record one QMSG; a
+	 * session starts with SESS, once. */
 	if (r->type == MQ_REC_RETAINED)
 		return it->tag == MQ_REC_T_MSG && r->off == r->len ? 1
 		                                                   : -EBADMSG;
-	if (first != (it->tag == MQ_REC_T_SESS) || it->tag == MQ_REC_T_MSG)
+	if (r->type == MQ_REC_MESSAGE)
+		return it->tag == MQ_REC_T_QMSG && r->off == r->len ? 1
+		                                                    : -EBADMSG;
+	if (first != (it->tag == MQ_REC_T_SESS) || it->tag == MQ_REC_T_MSG
+	    || it->tag == MQ_REC_T_QMSG)
 		return -EBADMSG;
 	return 1;
 }

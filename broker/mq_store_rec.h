@@ -27,7 +27,19 @@
 #define MQ_REC_VERSION 1
 #define MQ_REC_HDR     16
 
-enum mq_rec_type { MQ_REC_RETAINED = 1, MQ_REC_SESSION = 2 };
+/*
+ * Store format 1 kept a session's queue and window messages inside its
+ * SESSION record (QUEUED, INFLIGHT with the message); format 2 keeps one
+ * MESSAGE record per queued or in-flight message and in the session only
+ * WINDOW entries naming them by sequence number, so a commit writes what
+ * changed, not the whole queue.  The decoder reads both; the broker
+ * writes format 2 only (mq_persist converts a format-1 store at start).
+ */
+enum mq_rec_type {
+	MQ_REC_RETAINED = 1,
+	MQ_REC_SESSION = 2,
+	MQ_REC_MESSAGE = 3, /* format 2: one queued / in-flight message */
+};
 
 enum mq_rec_tag {
 	MQ_REC_T_MSG = 1,  /* retained: the message */
@@ -37,6 +49,10 @@ enum mq_rec_tag {
 	MQ_REC_T_QUEUED = 5,
 	MQ_REC_T_AWREL = 6, /* incoming QoS 2 id awaiting PUBREL */
 	MQ_REC_T_WILL = 7,  /* v5 delayed will */
+	/* format 2 */
+	MQ_REC_T_WINDOW = 8, /* window entry; its message by seq (not in
+	                        PUBCOMP state: seq 0, no message) */
+	MQ_REC_T_QMSG = 9,   /* a MESSAGE record's one item */
 };
 
 /* A message as stored: views into the record. */
@@ -70,7 +86,10 @@ struct mq_rec_item {
 	uint16_t pid;
 	uint8_t  state;
 	bool     has_msg; /* INFLIGHT in PUBCOMP state has none */
-	/* QUEUED: retain flag for delivery is in msg.retain */
+	/* QUEUED, QMSG: retain flag for delivery is in msg.retain */
+	/* WINDOW, QMSG (with id, qos, sub_id): the message's number in its
+	 * session, > 0, increasing in queue order */
+	uint64_t seq;
 	/* WILL */
 	uint64_t          will_at_wall_ms;
 	struct mq_rec_msg msg;
@@ -107,7 +126,8 @@ int mq_rec_open(struct mq_rec_rd *r, const void *buf, size_t len);
 /*
  * The next item: 1, 0 at the end, -EBADMSG for anything out of bounds or
  * out of range (unknown tag, QoS 3, empty or invalid topic / filter, a
- * session record not starting with SESS, ...).
+ * session record not starting with SESS, a message record that is not
+ * exactly one QMSG, ...).
  */
 int mq_rec_next(struct mq_rec_rd *r, struct mq_rec_item *it);
 /* Opens and walks a whole record: 0 when every item is valid. */

@@ -45,17 +45,27 @@ dump_one(void *arg, enum mq_store_db db, const void *val, size_t len, int ok)
 	json_object       *o = json_object_new_object(), *subs = NULL;
 	struct mq_rec_rd   r;
 	struct mq_rec_item it;
-	int                n[8] = { 0 };
+	int                n[16] = { 0 };
 
 	(void) arg;
 	add(o, "db",
-	    json_object_new_string(
-	        db == MQ_STORE_RETAINED ? "retained" : "sessions"));
+	    json_object_new_string(db == MQ_STORE_RETAINED ? "retained"
+	            : db == MQ_STORE_SESSIONS              ? "sessions"
+	                                                   : "messages"));
 	add(o, "valid", json_object_new_boolean(ok == 0));
 	if (ok == 0 && mq_rec_open(&r, val, len) == 0) {
 		while (mq_rec_next(&r, &it) == 1) {
-			n[it.tag & 7]++;
+			n[it.tag & 15]++;
 			if (it.tag == MQ_REC_T_MSG) {
+				msg_fields(o, &it.msg);
+			} else if (it.tag == MQ_REC_T_QMSG) {
+				/* qos: the message's; delivery_qos: the
+				 * subscription's grant it goes out with. */
+				add(o, "client_id", jstr(it.id, it.id_len));
+				add(o, "seq",
+				    json_object_new_int64((int64_t) it.seq));
+				add(o, "delivery_qos",
+				    json_object_new_int(it.qos));
 				msg_fields(o, &it.msg);
 			} else if (it.tag == MQ_REC_T_SESS) {
 				add(o, "client_id", jstr(it.id, it.id_len));
@@ -77,8 +87,11 @@ dump_one(void *arg, enum mq_store_db db, const void *val, size_t len, int ok)
 			}
 		}
 		if (db == MQ_STORE_SESSIONS) {
+			/* queued: format 1 only; format 2 has a
+			 * "messages" record per queued message. */
 			add(o, "inflight",
-			    json_object_new_int(n[MQ_REC_T_INFLIGHT]));
+			    json_object_new_int(
+			        n[MQ_REC_T_INFLIGHT] + n[MQ_REC_T_WINDOW]));
 			add(o, "queued",
 			    json_object_new_int(n[MQ_REC_T_QUEUED]));
 			add(o, "awaiting_rel",

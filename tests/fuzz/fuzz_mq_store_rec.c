@@ -54,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(rec, 0, MQ_REC_HDR);
 	memcpy(rec, "MQR", 3);
 	rec[3] = MQ_REC_VERSION;
-	rec[4] = (uint8_t) (data[0] % 2 + 1);
+	rec[4] = (uint8_t) (data[0] % 3 + 1); /* retained, session, message */
 	memcpy(rec + MQ_REC_HDR, data + 1, size - 1);
 	{
 		uint32_t body = (uint32_t) (size - 1);

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -79,14 +80,21 @@ def test_sigterm_restart_keeps_retained_sessions_queues(broker_factory):
     r = subprocess.run(ctl + ["dump"], capture_output=True, text=True)
     recs = [json.loads(ln) for ln in r.stdout.splitlines()]
     assert r.returncode == 0 and all(x["valid"] for x in recs)
-    keep = [x for x in recs if x.get("client_id") == "keep"][0]
-    assert keep["queued"] == 10 and len(keep["subscriptions"]) == 3
+    keep = [x for x in recs if x.get("client_id") == "keep"
+            and x["db"] == "sessions"][0]
+    assert len(keep["subscriptions"]) == 3
+    # Format 2: one record per queued message, in queue order.
+    kept = [x for x in recs if x["db"] == "messages"
+            and x["client_id"] == "keep"]
+    assert [x["seq"] for x in kept] == list(range(1, 11))
+    assert [x["topic"] for x in kept] == ["q/1", "q/2"] * 5
     assert sorted(x["topic"] for x in recs if x["db"] == "retained") == [
         "ret/0", "ret/1", "ret/2"]
     b.start()
     assert "3 retained, 1 sessions loaded" in b.stderr()
     fig = b.segment("store")
-    assert fig["enabled"] == 1 and fig["records_loaded"] == 4
+    # 3 retained, 1 session, its 10 queued messages
+    assert fig["enabled"] == 1 and fig["records_loaded"] == 14
     assert fig["size_bytes"] > 0 and fig["corrupt_events"] == 0
     # The segment shows the restored session (offline) and the retained.
     b.wait_segment("sessions", lambda v: b.session("keep") is not None)
@@ -274,8 +282,8 @@ def test_future_version_is_moved_aside(broker_factory):
     b, store = store_with_data(broker_factory)
     data = os.path.join(store, "data.mdb")
     raw = open(data, "rb").read()
-    assert b"format\x01\x00\x00\x00" in raw
-    open(data, "wb").write(raw.replace(b"format\x01\x00\x00\x00",
+    assert b"format\x02\x00\x00\x00" in raw
+    open(data, "wb").write(raw.replace(b"format\x02\x00\x00\x00",
                                        b"format\x07\x00\x00\x00"))
     assert_moved_aside(b, "newer version")
 
@@ -391,3 +399,151 @@ def test_v5_session_expiry_and_will_survive(broker_factory):
     w = m.connected(b.port, "wsub")
     assert w.subscribe(("will/t", 0)) == [0]
     assert w.expect(m.PUBLISH, timeout=5).payload == b"gone"
+
+
+def publish_all(port, cid, topic, n, window=100):
+    """QoS 1, payloads b"0".."n-1", up to window in flight; returns once
+    every one was PUBACKed (so each is on disk)."""
+    c = m.connected(port, cid)
+    sent = acked = 0
+    while acked < n:
+        while sent < n and sent - acked < window:
+            c.send(m.publish(topic, b"%d" % sent, qos=1,
+                             pid=sent % 65535 + 1))
+            sent += 1
+        assert c.expect(m.PUBACK, timeout=30).pid is not None
+        acked += 1
+    c.close()
+
+
+def test_kill9_queue_of_20000_survives_in_order(broker_factory):
+    b = broker_factory(extra_args=PERSIST + ["--max-queue", "100000"])
+    sub = m.connected(b.port, "q20k", clean=False)
+    assert sub.subscribe(("big/#", 1)) == [1]
+    sub.send(m.disconnect())
+    sub.close()
+    publish_all(b.port, "p20k", "big/t", 20000)
+    kill9(b)
+    b.start()
+    assert "20000 queued messages" in b.stderr()
+    sub = m.Client(b.port, timeout=10)
+    assert sub.connect("q20k", clean=False).session_present == 1
+    got = [int(p.payload) for p in drain(sub, quiet=2.0)]
+    assert got == list(range(20000)), (len(got), got[:3], got[-3:])
+
+
+def test_kill9_after_partial_delivery_redelivers_exactly_the_rest(
+        broker_factory):
+    b = broker_factory(extra_args=PERSIST + ["--max-queue", "100000"])
+    sub = m.connected(b.port, "part", clean=False)
+    assert sub.subscribe(("part/#", 1)) == [1]
+    sub.send(m.disconnect())
+    sub.close()
+    publish_all(b.port, "ppart", "part/t", 1000)
+    sub = m.Client(b.port, timeout=10)
+    assert sub.connect("part", clean=False).session_present == 1
+    seen = []
+    while len(seen) < 300:  # ack 300; the window holds more, unacked
+        p = sub.expect(m.PUBLISH)
+        seen.append(int(p.payload))
+        sub.send(m.ack(m.PUBACK, p.pid))
+    assert seen == list(range(300))
+    time.sleep(1.0)  # the acks' deletes are committed
+    kill9(b)
+    sub.close()
+    b.start()
+    sub = m.Client(b.port, timeout=10)
+    assert sub.connect("part", clean=False).session_present == 1
+    got = drain(sub, quiet=2.0)
+    assert [int(p.payload) for p in got] == list(range(300, 1000))
+    # Those that were in flight come back as resends (DUP), the rest new.
+    assert got[0].dup and not got[-1].dup
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for x in data:
+        crc ^= x
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def rec(rtype, body):
+    """A record of mq_store_rec.h: header, CRC-32C of the body."""
+    return (b"MQR\x01" + bytes([rtype, 0, 0, 0])
+            + struct.pack("<II", len(body), crc32c(body)) + body)
+
+
+def rmsg(topic, payload, qos, retain=False):
+    t = topic.encode()
+    return (struct.pack("<BBQH", qos, retain, 0, len(t)) + t
+            + struct.pack("<I", len(payload)) + payload
+            + struct.pack("<I", 0))
+
+
+def test_format1_store_is_converted(broker_factory):
+    """A store the format-1 broker wrote (a session's queue and window
+    inside its record), built here byte by byte: loaded, converted to
+    one record per message in one transaction, delivered in order."""
+    import lmdb
+    b = broker_factory(extra_args=PERSIST)
+    b.stop()
+    store = os.path.join(b.state_dir, "store")
+    shutil.rmtree(store)
+    os.mkdir(store)
+    env = lmdb.open(store, max_dbs=4, map_size=1 << 24)
+    cid = b"old1"
+    sess = (bytes([2]) + struct.pack("<BIQqHH", 0, 0, 0, 1764999999, 6,
+                                     len(cid)) + cid
+            + bytes([3]) + struct.pack("<BBIH", 1, 0, 0, 5) + b"old/#"
+            # INFLIGHT pid 4 after PUBREC (PUBCOMP state): no message
+            + bytes([4]) + struct.pack("<HBBIB", 4, 3, 2, 0, 0)
+            # INFLIGHT pid 5, PUBACK state, QoS 1, with its message
+            + bytes([4]) + struct.pack("<HBBIB", 5, 1, 1, 0, 1)
+            + rmsg("old/a", b"w1", 1))
+    for i in range(3):
+        sess += bytes([5]) + struct.pack("<BI", 1, 0) + rmsg(
+            "old/q", b"q%d" % i, 1)
+    with env.begin(write=True) as txn:
+        meta = env.open_db(b"meta", txn=txn)
+        ret = env.open_db(b"retained", txn=txn)
+        ses = env.open_db(b"sessions", txn=txn)
+        txn.put(b"format", struct.pack("<I", 1), db=meta)
+        txn.put(b"old/ret", rec(1, bytes([1]) + rmsg("old/ret", b"R", 0,
+                                                     True)), db=ret)
+        txn.put(cid, rec(2, sess), db=ses)
+    env.close()
+    b.start()
+    err = b.stderr()
+    assert "converted from format 1" in err, err[-2000:]
+    assert "1 retained, 1 sessions loaded" in err
+    b.stop()
+    env = lmdb.open(store, max_dbs=4, readonly=True, lock=False)
+    with env.begin() as txn:
+        fmt = txn.get(b"format", db=env.open_db(b"meta", txn=txn,
+                                                 create=False))
+        assert struct.unpack("<I", fmt)[0] == 2
+    env.close()
+    ctl = [os.path.join(os.environ["MQTTD_BUILDDIR"], "mqttdctl"),
+           "--state-dir", b.state_dir, "store"]
+    r = subprocess.run(ctl + ["check"], capture_output=True, text=True)
+    assert r.returncode == 0 and '"result":"ok"' in r.stdout, r
+    r = subprocess.run(ctl + ["dump"], capture_output=True, text=True)
+    recs = [json.loads(ln) for ln in r.stdout.splitlines()]
+    s = [x for x in recs if x["db"] == "sessions"][0]
+    assert (s["client_id"], s["inflight"], s["queued"]) == ("old1", 2, 0)
+    assert [x["topic"] for x in recs if x["db"] == "messages"] == [
+        "old/a", "old/q", "old/q", "old/q"]
+    b.start()
+    sub = m.Client(b.port)
+    assert sub.connect("old1", clean=False).session_present == 1
+    rel = sub.expect(m.PUBREL)  # pid 4 had its PUBREC
+    assert rel.pid == 4
+    sub.send(m.ack(m.PUBCOMP, 4))
+    got = drain(sub)
+    assert [(p.payload, p.dup) for p in got] == [
+        (b"w1", True), (b"q0", False), (b"q1", False), (b"q2", False)]
+    r = m.connected(b.port, "r")
+    assert r.subscribe(("old/ret", 0)) == [0]
+    assert [p.payload for p in drain(r, quiet=0.5)] == [b"R"]

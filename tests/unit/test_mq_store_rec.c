@@ -411,6 +411,127 @@ T_TEST(sealed_session_fields_out_of_range)
 	T_EQ(check_body(MQ_REC_SESSION, body, n - 1), -EBADMSG);
 }
 
+/* Format 2: window entries name their message; a message record is one
+ * QMSG. */
+T_TEST(format2_window_and_message_round_trip)
+{
+	struct mq_rec_w    w;
+	struct mq_rec_rd   r;
+	struct mq_rec_item it[3], got;
+	long               len;
+
+	memset(it, 0, sizeof(it));
+	it[0] = (struct mq_rec_item) {
+		.tag = MQ_REC_T_SESS, .id = "c", .id_len = 1, .next_pid = 3
+	};
+	it[1] = (struct mq_rec_item) { .tag = MQ_REC_T_WINDOW,
+		.pid = 1,
+		.state = 1,
+		.qos = 1,
+		.sub_id = 9,
+		.seq = 0x0102030405060708ull };
+	it[2] = (struct mq_rec_item) {
+		.tag = MQ_REC_T_WINDOW, .pid = 2, .state = 3, .qos = 2
+	};
+	mq_rec_w_init(&w);
+	mq_rec_begin(&w, MQ_REC_SESSION);
+	for (int i = 0; i < 3; i++)
+		mq_rec_put(&w, &it[i]);
+	len = mq_rec_end(&w);
+	T_ASSERT(len > 0);
+	T_EQ(mq_rec_open(&r, w.p, (size_t) len), 0);
+	T_EQ(mq_rec_next(&r, &got), 1);
+	for (int i = 1; i < 3; i++) {
+		T_EQ(mq_rec_next(&r, &got), 1);
+		T_EQ(got.tag, MQ_REC_T_WINDOW);
+		T_EQ(got.pid, it[i].pid);
+		T_EQ(got.state, it[i].state);
+		T_EQ(got.qos, it[i].qos);
+		T_EQ(got.sub_id, it[i].sub_id);
+		T_EQ(got.seq, it[i].seq);
+	}
+	T_EQ(mq_rec_next(&r, &got), 0);
+
+	w.len = 0;
+	it[0] = (struct mq_rec_item) { .tag = MQ_REC_T_QMSG,
+		.id = "client-1",
+		.id_len = 8,
+		.seq = 42,
+		.qos = 1,
+		.sub_id = 7,
+		.msg = msg("a/b", "payload", 2) };
+	it[0].msg.retain = true;
+	mq_rec_begin(&w, MQ_REC_MESSAGE);
+	mq_rec_put(&w, &it[0]);
+	len = mq_rec_end(&w);
+	T_ASSERT(len > 0);
+	T_EQ(mq_rec_open(&r, w.p, (size_t) len), 0);
+	T_EQ(r.type, MQ_REC_MESSAGE);
+	T_EQ(mq_rec_next(&r, &got), 1);
+	T_EQ(got.tag, MQ_REC_T_QMSG);
+	T_EQ(got.id_len, 8);
+	T_MEMEQ(got.id, "client-1", 8);
+	T_EQ(got.seq, 42);
+	T_EQ(got.qos, 1);
+	T_EQ(got.sub_id, 7);
+	msg_eq(&got.msg, &it[0].msg);
+	T_EQ(mq_rec_next(&r, &got), 0);
+	/* A message record holds exactly one QMSG, nothing else. */
+	w.len = 0;
+	mq_rec_begin(&w, MQ_REC_MESSAGE);
+	mq_rec_put(&w, &it[0]);
+	mq_rec_put(&w, &it[0]);
+	len = mq_rec_end(&w);
+	T_EQ(mq_rec_check(w.p, (size_t) len, NULL), -EBADMSG);
+	w.len = 0;
+	mq_rec_begin(&w, MQ_REC_SESSION); /* nor in a session */
+	mq_rec_put(&w, &it[0]);
+	len = mq_rec_end(&w);
+	T_EQ(mq_rec_check(w.p, (size_t) len, NULL), -EBADMSG);
+	mq_rec_w_fini(&w);
+}
+
+T_TEST(sealed_format2_fields_out_of_range)
+{
+	static const uint8_t sess[] = { 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 'c' };
+	/* WINDOW: pid u16, state, qos, sub_id u32, seq u64. */
+	static const uint8_t win[]
+	    = { 8, 5, 0, 1, 1, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0 };
+	/* QMSG: id u16+bytes, seq u64, qos, sub_id u32, MSG. */
+	static const uint8_t qm[]
+	    = { 9, 1, 0, 'c', 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0,
+		      0, 0, 0, 0, 0, 0, 0, 1, 0, 't', 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t body[96];
+	size_t  n = sizeof(sess);
+
+	memcpy(body, sess, n);
+	memcpy(body + n, win, sizeof(win));
+	T_EQ(check_body(MQ_REC_SESSION, body, n + sizeof(win)), 0);
+	body[n + 9] = 0; /* PUBACK state names a message: seq 0 is none */
+	T_EQ(check_body(MQ_REC_SESSION, body, n + sizeof(win)), -EBADMSG);
+	body[n + 3] = 3; /* PUBCOMP with seq 0: fine */
+	T_EQ(check_body(MQ_REC_SESSION, body, n + sizeof(win)), 0);
+	body[n + 9] = 3; /* PUBCOMP naming a message */
+	T_EQ(check_body(MQ_REC_SESSION, body, n + sizeof(win)), -EBADMSG);
+	memcpy(body + n, win, sizeof(win));
+	body[n + 4] = 0; /* window entries are QoS 1 or 2 */
+	T_EQ(check_body(MQ_REC_SESSION, body, n + sizeof(win)), -EBADMSG);
+
+	T_EQ(check_body(MQ_REC_MESSAGE, qm, sizeof(qm)), 0);
+	memcpy(body, qm, sizeof(qm));
+	body[4] = 0; /* seq 0 */
+	T_EQ(check_body(MQ_REC_MESSAGE, body, sizeof(qm)), -EBADMSG);
+	memcpy(body, qm, sizeof(qm));
+	body[12] = 3; /* delivery QoS 3 */
+	T_EQ(check_body(MQ_REC_MESSAGE, body, sizeof(qm)), -EBADMSG);
+	memcpy(body, qm, sizeof(qm));
+	body[1] = 0; /* empty client id */
+	T_EQ(check_body(MQ_REC_MESSAGE, body, sizeof(qm)), -EBADMSG);
+	/* A message record does not start with SESS. */
+	T_EQ(check_body(MQ_REC_MESSAGE, sess, n), -EBADMSG);
+}
+
 T_TEST(writer_refuses_an_unknown_item)
 {
 	struct mq_rec_w    w;
@@ -433,6 +554,8 @@ static const struct t_case cases[] = {
 	T_ENTRY(versions),
 	T_ENTRY(sealed_garbage_is_refused_by_the_items),
 	T_ENTRY(sealed_session_fields_out_of_range),
+	T_ENTRY(format2_window_and_message_round_trip),
+	T_ENTRY(sealed_format2_fields_out_of_range),
 	T_ENTRY(writer_refuses_an_unknown_item),
 };
 
