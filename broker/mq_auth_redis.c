@@ -540,7 +540,7 @@ send_cmd(mq_auth_redis *r, struct rreq *q, int i, redisCallbackFn *fn)
 {
 	const struct cmd *c = &r->cmd[i];
 	char             *argv[MAX_ARGS];
-	size_t            len[MAX_ARGS];
+	size_t            len[MAX_ARGS] = { 0 }; /* -O2 cannot see n's bound */
 	bool              ok = true;
 	int               n;
 
