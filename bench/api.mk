@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/api.mk: ./dev bench api (bench/api.sh).
 # The segment filler is built with `make` but is never part of `make check`.
 noinst_PROGRAMS += bench/mqttd-api-fill

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/api.sh BUILDDIR: the /api/v2 workers through nginx with Basic auth.
 #
 # Fills a segment with BENCH_CLIENTS (100000) clients through the collector

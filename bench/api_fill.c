@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttd-api-fill: fills a segment through the collector API, the way the
  * broker would, with no sockets: N clients, their sessions and one

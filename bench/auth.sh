@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/auth.sh BUILDDIR: what Basic auth costs through the front.
 #
 # One user hammering GET /api/v2/management/nodes through nginx with

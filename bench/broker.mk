@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/broker.mk: ./dev bench broker (bench/broker.sh).
 # The load generator is built with `make` but is never part of `make check`.
 noinst_PROGRAMS += bench/mqttd-loadgen

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/broker.sh BUILDDIR: mqttd against Mosquitto 2.0, side by side.
 #
 # Runs bench/mqttd-loadgen (built in BUILDDIR) against each broker, broker

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """bench/dashboard.py BASE API_PID NGINX_PID SECONDS: one headless Chromium
 tab against the dashboard (run by bench/dashboard.sh, which starts the
 stack).  Measures:

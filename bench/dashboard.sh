@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/dashboard.sh BUILDDIR: what one dashboard tab costs the API, and
 # how fast the overview paints, with BENCH_CLIENTS (100000) clients in
 # the segment (the stack of bench/lib/api_stack.sh: mqttd-api-fill,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """./dev bench durability (issue 11): what durability costs.
 
 QoS 1 fan-in 8 -> 1: eight mosquitto_pub -l publishers (QoS 1, 32 in

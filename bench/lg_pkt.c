@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* lg_pkt: hand-encoded MQTT 3.1.1 packets for the load generator. */
 #include "bench/lg_pkt.h"
 

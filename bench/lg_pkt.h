@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lg_pkt: the few MQTT 3.1.1 packets the load generator sends, encoded by
  * hand, and a frame splitter plus a PUBLISH parser for what it receives.

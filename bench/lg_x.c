@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lg_x: TLS and WebSocket under the load generator's MQTT (see lg_x.h).
  * The generator must cost little next to the broker: the WebSocket mask

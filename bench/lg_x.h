@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lg_x: the load generator's transports under MQTT: plain TCP (no
  * object: the generator reads and writes the socket itself), TLS

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/listeners.sh BUILDDIR: mqttd's listeners (mqtt:tcp, mqtt:ssl,
 # mqtt:ws) against each other, and mqttd over TLS against Mosquitto 2.0
 # over TLS, in one run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttd-loadgen: the MQTT load generator behind `./dev bench broker`.
  *

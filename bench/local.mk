@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/: load tools and benchmark scripts, never part of `make check`.
 # Each benchmark keeps its own fragment.
 EXTRA_DIST += bench/README.md bench/RESULTS.md

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ./dev bench shm-torture: the segment torture test for longer than
 # make check runs it (processes: 4 readers SIGKILLed/SIGSTOPped at random),
 # then the thread variant under ThreadSanitizer.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/shm.mk: ./dev bench shm (bench/shm.sh) and ./dev bench shm-torture.
 # Built with `make`, never part of `make check`.
 noinst_PROGRAMS += bench/shm_bench

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ./dev bench shm: the segment at 1,000,000 clients (each with a session,
 # 2 subscriptions and a route).  Usage: bench/shm.sh BUILDDIR [CLIENTS]
 # Last line: one JSON object (see bench/shm_bench.c for the fields).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_bench: the segment at scale.  Fills it with N clients (default
  * 1,000,000), each with a session, 2 subscriptions and a route, then

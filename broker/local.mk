@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # broker: fragment owned by the broker module.
 
 # mqttd: the broker.  libmq.a holds everything but the mains, so the unit

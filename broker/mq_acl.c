@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_acl: topic ACL rules (see mq_acl.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_acl: the topic ACL of the mqttd_acl_file plugin: a rule file, and
  * the decision for one PUBLISH topic or SUBSCRIBE filter.  First matching

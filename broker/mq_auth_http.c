@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_auth_http: the mqttd_auth_http plugin (see the header).  Requests
  * are built from the configured params, sent through mq_http, and their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_auth_http: the mqttd_auth_http plugin, EMQ 2.3's emq_auth_http.
  * Three requests, each a URL, a method (GET: the params in the query

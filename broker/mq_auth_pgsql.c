@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_auth_pgsql: libpq's asynchronous API on the broker's loop (see the
  * header for the model).

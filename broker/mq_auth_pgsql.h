@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_auth_pgsql: the mqttd_auth_pgsql plugin's backend.  EMQ 2.3's model
  * over its mqtt_user / mqtt_acl tables (README has the SQL):

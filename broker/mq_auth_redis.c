@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_auth_redis: hiredis's async API on the broker's loop (see the
  * header for the model).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_auth_redis: the mqttd_auth_redis plugin's backend.  EMQ 2.3's model:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_authq: a fixed pool of auth threads behind one bounded queue.
  *

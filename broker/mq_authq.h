@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_authq: the broker's auth threads.  Password checks that need
  * crypt(3) (milliseconds each, tens of them for yescrypt) run here, so

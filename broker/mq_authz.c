@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_authz: a connection's rules from a database auth plugin (see the
  * header).  A handful of rules per client: an array, tried in order.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_authz: what a database auth plugin said about one client, kept with
  * its connection: superuser or not, and its ACL rules as fetched at

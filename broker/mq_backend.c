@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_backend: the loop glue the database auth plugins share (see the
  * header).  A watch's fd is added to the broker's epoll set with the

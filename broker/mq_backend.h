@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_backend: what the database auth plugins (mq_auth_redis,
  * mq_auth_pgsql) share to live on the broker's event loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_broker: messages, retained messages, counters, $SYS, and the
  * commands of the control socket (routing: mq_route.c).

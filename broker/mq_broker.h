@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_broker: the MQTT broker core: connections, sessions, routing,
  * retained messages, $SYS, and the event loop that drives them.

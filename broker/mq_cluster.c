@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_cluster: the broker's side of the cluster seam (mq_cluster.h): the
  * registered hooks, and routing of messages that come from other nodes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_cluster: the broker's whole interface to the cluster (cluster/,
  * optional, docs/architecture.md "The cluster").

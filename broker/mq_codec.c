@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_codec: decoder and encoders for MQTT 3.1 / 3.1.1 / 5.0 (server
  * side).

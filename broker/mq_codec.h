@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_codec: MQTT 3.1 / 3.1.1 / 5.0 wire format, server side.  Pure: bytes in,
  * packet (or "need more bytes") out; no socket calls, no allocation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_config: one table of settings drives both the file parser and the
  * flag parser, so a key and its flag can never drift apart.  The command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_config: mqttd's settings, from defaults, mqttd.conf and the command
  * line (in that order of precedence, lowest first).  Every file key is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_connect: CONNECT, in phases (as Mosquitto's handle__connect and
  * connect__on_authorised):

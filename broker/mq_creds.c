@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_creds: auth files, crypt(3) verification and the verified-password
  * cache (see mq_creds.h).

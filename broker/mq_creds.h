@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_creds: credentials.  One auth file's entries (NAME:HASH, crypt(3)
  * yescrypt or SHA-512 hashes), password verification against them, and

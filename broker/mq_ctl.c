@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_ctl: the control socket (STATE_DIR/mqttd.ctl) of docs/architecture.md
  * "Control socket protocol": newline-delimited JSON requests, one reply

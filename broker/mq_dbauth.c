@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_dbauth: the walk of one CONNECT through the active database auth
  * plugins (see the header).  The backends share one shape (query /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_dbauth: the database auth plugins (mqttd_auth_redis,
  * mqttd_auth_pgsql) in the broker's CONNECT.  When no file plugin knows

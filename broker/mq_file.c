@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_file: line-oriented reading and durable replacement of the broker's
  * small text files (see mq_file.h).

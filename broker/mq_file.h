@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_file: the broker's small text files (plugin state, auth files, ACL
  * rules): reading them line by line with one set of rules (blanks

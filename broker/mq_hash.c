@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* mq_hash: intrusive chained hash table (see mq_hash.h). */
 #include "config.h"
 

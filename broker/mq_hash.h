@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_hash: an intrusive chained hash table.  Callers embed struct
  * mq_hnode in their records and compare keys themselves while walking a

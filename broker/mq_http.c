@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_http: libcurl multi on the broker's loop (see the header).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_http: HTTP(S) requests on the broker's event loop, through libcurl's
  * multi interface.  curl tells which sockets it wants watched

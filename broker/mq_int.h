@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_int.h: the broker's private types, shared by mq_broker.c (routing,
  * retained, $SYS, counters), mq_session.c (sessions, delivery),

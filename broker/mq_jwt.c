@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_jwt: JWS compact tokens, verified with OpenSSL, claims read with
  * json-c.  Everything from the token is untrusted: lengths are checked

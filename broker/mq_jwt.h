@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_jwt: JSON Web Tokens (RFC 7519) as credentials, the core of the
  * mqttd_auth_jwt plugin.  Pure: bytes and a clock in, a verdict out; no

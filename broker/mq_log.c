@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* mq_log: one line per event on stderr, with a UTC timestamp. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* mq_log: leveled log lines on stderr ("mqttd: info: ..."). */
 #ifndef MQ_LOG_H
 #define MQ_LOG_H

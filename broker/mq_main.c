@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttd: the broker process.  Reads the configuration, creates the state
  * directory, opens the segment (unless --no-segment) and the plugins, and

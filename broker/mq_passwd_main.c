@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttd-passwd: adds, replaces or deletes one NAME:HASH entry of an auth
  * file of mqttd_auth_username / mqttd_auth_clientid.

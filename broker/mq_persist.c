@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_persist: what the broker keeps in its store (mq_store) and when it
  * may say so.

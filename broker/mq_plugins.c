@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_plugins: the built-in plugins, their persisted on/off state, and the
  * auth chain and ACL decision of the active ones.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_plugins: the broker's plugins, their on/off state, and the auth and
  * ACL decisions that the active ones make.

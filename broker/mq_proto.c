@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_proto: one connection's MQTT conversation: splitting bytes into
  * packets (mq_codec), the handler of each packet type but CONNECT

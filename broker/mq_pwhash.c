@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_pwhash: EMQ 2.3's password hashes (see the header), with OpenSSL's
  * digests and PBKDF2, and libcrypt's bcrypt.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_pwhash: the password hashes of EMQ 2.3's database auth plugins
  * (emqttd_auth_mod:passwd_hash), as a `password_hash` setting names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_session: sessions, their subscriptions, and message delivery.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_store: LMDB environment, validation at open, the batch hand-over and
  * the store thread (see mq_store.h).

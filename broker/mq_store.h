@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_store: the broker's durable store, an LMDB environment in
  * DIR/store/ (data.mdb, lock.mdb), written by one store thread.

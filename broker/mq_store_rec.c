@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_store_rec: encoder and bound-checked decoder of the store's records
  * (format in mq_store_rec.h).  The writer grows its buffer and keeps the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_store_rec: our own record format inside the values of the LMDB
  * store (mq_store).  Pure functions: no I/O, no allocation, no broker

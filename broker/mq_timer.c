@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_timer: min-heap of embedded timers (libuv heap-inl.h in spirit, with
  * an array).  Each timer remembers its index, so cancel and re-arm are

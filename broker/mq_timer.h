@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_timer: a binary min-heap of deadlines.  Timers are embedded in their
  * owners (connections, sessions), so arming one never allocates except

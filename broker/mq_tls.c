@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_tls: OpenSSL on the broker's non-blocking sockets.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_tls: TLS for the broker's listeners (mqtt:ssl, and under mqtt:wss),
  * with OpenSSL on the broker's own non-blocking sockets.

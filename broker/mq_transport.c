@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_transport: a connection's stream (the socket, or TLS over it) and,
  * on it, either MQTT directly or WebSocket frames.  The byte counters

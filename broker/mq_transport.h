@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_transport: the layers between a connection's socket and the MQTT
  * codec for listeners other than plain TCP: TLS (mqtt:ssl), WebSocket

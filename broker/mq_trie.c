@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_trie: topic rules and the subscription trie (rules in mq_trie.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_trie: topic names, topic filters, and the subscription trie.
  *

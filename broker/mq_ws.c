@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_ws: WebSocket framing with wslay's event API for input and control
  * frames (ping/pong, close handshake, validation) and wslay's frame

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_ws: MQTT over WebSocket (RFC 6455), server side, on libwslay.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_ws_http: the WebSocket opening handshake, server side.  Pure: the
  * caller accumulates bytes and asks again; nothing here reads, writes or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mq_ws_http: the HTTP/1.1 Upgrade request that opens a WebSocket
  * (RFC 6455 4.2.1), parsed strictly and without I/O or allocation: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_frame: encode and parse the frame between nodes (cl_frame.h).
  */

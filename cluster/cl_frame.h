@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_frame: the payload of a message between nodes (docs/architecture.md,
  * "The cluster").  Big-endian header, then the MQTT 5.0 properties, then

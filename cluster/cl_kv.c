@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_kv: the retained-messages bucket (cl_kv.h).
  */

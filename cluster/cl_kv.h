@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_kv: the cluster's retained messages, a JetStream KV bucket
  * ("mqttd_retained", key = the topic's subject without "mq.", value = a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_link: the NATS connection of one node (cl_link.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_link: this node's NATS connection (docs/architecture.md, "The
  * cluster"): subscribes one NATS subscription per distinct subject of the

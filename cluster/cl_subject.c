@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_subject: the reversible topic <-> subject encoding (cl_subject.h).
  */

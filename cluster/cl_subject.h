@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cl_subject: MQTT topics and filters <-> NATS subjects, reversibly.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # cluster: fragment owned by the cluster module (docs/architecture.md,
 # "The cluster").  The pure parts (subject encoding, frames) are built and
 # tested in every build; the NATS link only with ./configure --with-cluster.

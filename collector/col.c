@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * col: the segment's life (create, leftover check, close), its header,
  * the heartbeat, counters, stats latch and the two small tables.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * col: the broker's writer into the shared-memory segment.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * col_impl: the writer's private state, shared by col.c (segment life,
  * header, counters, small tables) and col_tables.c (the indexed tables and

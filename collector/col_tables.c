@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * col_tables: clients, sessions, subscriptions and routes, their hash
  * chains, occupancy index and the string arena.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # collector: fragment owned by the collector module.
 # libcol.a: the broker's writer into the segment (link libshm.a after it).
 noinst_LIBRARIES += libcol.a

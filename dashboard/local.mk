@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # dashboard: static files served by nginx at / (see nginx/mqttd-api.conf.in).
 # Installed to $(pkgdatadir)/dashboard, beside $(pkgdatadir)/nginx, so the
 # installed nginx/render finds it as it does in the source tree.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api: what every module of mqttd-api shares: the /api/v2 result codes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_auth: the verified-credential cache.  Readers take no lock and
  * write no shared memory: the users snapshot and each cache slot are

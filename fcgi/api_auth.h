@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_auth: HTTP Basic verification in the worker, with a cache.
  *

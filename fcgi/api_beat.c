@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_beat: the workers' heartbeats (see api_beat.h).
  */

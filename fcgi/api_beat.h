@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_beat: the workers' heartbeats, which the master watches.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_body: request bodies.  Every field is checked for presence and
  * type before it is used; the command sent to the broker is built fresh

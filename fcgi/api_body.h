@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_body: JSON request bodies, validated the way EMQ 2.3 answers them
  * (109 not a JSON object, 107 a required field missing, 108 a field of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_ctl: a request/reply over a unix stream socket with one deadline
  * for the whole exchange (connect, write, read), so a wedged broker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_ctl: the client side of the broker's control socket
  * (docs/architecture.md, "Control socket protocol"): one JSON line out,

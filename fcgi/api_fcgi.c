@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_fcgi: FastCGI 1.0 records (fastcgi-spec, section 3 and 5), the
  * responder role only.  The parser takes any split of the bytes (a record

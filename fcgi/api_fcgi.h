@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_fcgi: the FastCGI protocol as nginx speaks it to the workers, both
  * directions: a request read from a kept connection (BEGIN_REQUEST, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_fmt: EMQ 2.3's string formats for durations, times and sizes.
  * The unit steps of api_fmt_memory are powers of 1024, as in EMQ's

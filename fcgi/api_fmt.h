@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_fmt: the value formats of EMQ 2.3's /api/v2, as strings.
  *

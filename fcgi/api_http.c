@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_http: decoding of the parts of a request a client controls.
  * Every loop is bounded by the input length and every write by the

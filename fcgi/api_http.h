@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_http: the untrusted-input side of HTTP: percent-decoding of path
  * segments and query values, query-string lookup, strict numbers and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_json: the shapes of EMQ 2.3's /api/v2 records.  The only logic
  * here is formatting (fcgi/api_fmt) and key order; values are copied

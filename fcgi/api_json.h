@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_json: EMQ 2.3's /api/v2 shapes, written from segment records with
  * fcgi/api_jw, keys in the REST doc's order.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_jw: a streaming JSON writer, the one way mqttd-api writes JSON.
  *

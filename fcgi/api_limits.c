@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_limits: the open-files limit of mqttd-api (see api_limits.h).
  */

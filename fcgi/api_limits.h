@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_limits: process limits of mqttd-api, set by the master before it
  * forks (the workers inherit them).

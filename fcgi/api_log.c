@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_log: one write(2) per line, so lines of concurrent threads and
  * worker processes sharing stderr never interleave within a line.

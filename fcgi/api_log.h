@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_log: the one logger of mqttd-api (master and workers): leveled
  * lines on stderr, "2026-01-01T00:00:00.000Z mqttd-api[PID] error: ...",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttd-api: the prefork master and its FastCGI workers.
  *

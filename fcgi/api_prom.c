@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_prom: renders into a growing buffer with memcpy (stdio's
  * per-character locking was most of the cost); one HELP and one TYPE line

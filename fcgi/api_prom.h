@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_prom: the Prometheus exporter's text (format 0.0.4): the 38 metrics
  * as counters (mqttd_<name>_total, '/' -> '_'), the 14 stats as gauges,

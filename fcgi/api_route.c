@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_route: dispatch of /api/v2 (the table and the handlers of the read
  * and command routes are in api_route_data.c, the users routes in

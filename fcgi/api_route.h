@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_route: one HTTP request in, one response out.  Owns the route
  * table of /api/v2 (EMQ 2.3's routes plus the per-node forms), the auth

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_route_data: the read and command routes of /api/v2 and the route
  * table.  Handlers read the thread's segment view (h->up, h->node, R(h))

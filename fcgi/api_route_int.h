@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_route_int.h: what the handler files of api_route share (private to
  * fcgi/, not an API).  A handler reads h->rq and the captures, and either

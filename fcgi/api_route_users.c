@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_route_users: GET/POST users, GET/PUT/DELETE users/{name}, POST auth,
  * PUT change_pwd/{name}, with EMQ 2.3's codes: 103 wrong username or

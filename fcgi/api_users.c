@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_users: the users file.  A snapshot keeps every line, so comments
  * and lines we cannot parse survive an edit unchanged; only user lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_users: the API users file, htpasswd format, one
  * "name:hash[:tags[:role]]" per line (nginx's auth_basic_user_file and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_utf8: the decoder follows the table of well-formed byte sequences
  * in the Unicode standard (ch. 3, table 3-7): the second byte's range

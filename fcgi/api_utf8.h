@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_utf8: UTF-8 as JSON needs it (RFC 3629 / RFC 8259): well-formed
  * sequences only (no overlong forms, no surrogates, nothing past

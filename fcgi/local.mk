@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # fcgi/: mqttd-api, the FastCGI workers serving /api/v2 from the segment.
 noinst_LIBRARIES += libapi.a
 libapi_a_SOURCES = fcgi/api.h fcgi/api_fmt.c fcgi/api_fmt.h \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # nginx: fragment owned by the nginx module.
 # The front's template, its renderer and the stack launcher of ./dev run;
 # deploy/ holds the systemd units.  Nothing to compile.

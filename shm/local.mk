@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shm: fragment owned by the shm module.
 # libshm.a: the segment reader, the enum names and the segment naming.
 noinst_LIBRARIES += libshm.a

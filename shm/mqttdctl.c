@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttdctl: prints the segment's view of a running broker as JSON.
  *

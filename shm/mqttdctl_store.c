@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttdctl store check|dump: the broker's store (broker/mq_store), read
  * offline.  check walks it exactly as the broker does before it opens it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mqttdctl_store: `mqttdctl store check|dump`, the broker's store read
  * offline (mqttdctl_store.c).

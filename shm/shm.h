@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm: the segment that mirrors the broker's state, and its read side.
  *

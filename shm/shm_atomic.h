@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_atomic: the few memory-ordering primitives of the segment.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_impl: the reader's private state, shared by shm_reader.c (attach,
  * validation, header, counters) and shm_tables.c (records, pages,

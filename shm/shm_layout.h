@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_layout: the bytes of the segment, shared by the writer (collector/)
  * and the readers (shm/).  Not a public API: only these two modules

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_names: the wire names of the segment's enums (EMQ 2.3's spelling).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_reader: attaching to the segment, validating it, noticing a
  * restarted or dead broker, and the header-level reads (node, counters,

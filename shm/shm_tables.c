@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_tables: copying records out of the four indexed tables, paging
  * through their occupancy index, and lookups through their hash chains.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Test harness, integration runner, fuzzing and formatting.
 EXTRA_DIST += tests/harness/t.h tests/integration tests/fuzz
 

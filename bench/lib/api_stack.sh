@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/lib/api_stack.sh: the API stack the API benches measure, sourced
 # by bench/api.sh and bench/dashboard.sh (not a bench itself).  Expects
 # $build, $src, $clients, $workers, $node set; starts a segment filled with

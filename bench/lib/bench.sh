@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/lib/bench.sh: what the load-generator benches share, sourced by
 # bench/broker.sh and bench/listeners.sh (not a bench itself: ./dev bench
 # runs bench/NAME.sh only).  Needs $res, the results directory, before

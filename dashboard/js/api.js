@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The /api/v2 client of the dashboard.
 //
 // Credentials live only in this tab's sessionStorage (gone when the tab

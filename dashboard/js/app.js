@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The dashboard's shell: login, navigation (#/page), the error line, and
 // the node status in the header.  Each page is a module in pages/ with
 // mount(el, ctx) -> { unmount() }.

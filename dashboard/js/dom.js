@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // DOM helpers.  Everything the dashboard shows is built with h(): strings
 // become text nodes and attributes are set one by one, so a client id,
 // username or topic holding "<script>" is shown as those characters and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A small MQTT 3.1.1 client over WebSocket (subprotocol "mqtt"), for the
 // dashboard's WebSocket tool: connect, subscribe, unsubscribe, publish
 // (QoS 0, 1, 2 both ways), keepalive, disconnect.  No persistence, no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // every(ms, fn): runs fn now and then every ms, never two at once; returns
 // stop().  Pages refresh what they show with it.
 export function every(ms, fn) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The overview's numbers, sampled every few seconds for as long as the
 // user is logged in (so the charts keep their last 15 minutes while other
 // pages are shown).  One sample is four O(1) reads of the API: the node

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A paged list of API objects: page size to choose, previous/next, a
 // search by exact key, refreshed every few seconds.  Only the page shown is
 // ever fetched (curr_page/page_size), so a list of a million clients costs

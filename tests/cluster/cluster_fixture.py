@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """N cluster nodes on one machine: nats-server + mqttd each.
 
     from cluster_fixture import Cluster

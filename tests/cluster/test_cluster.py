@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Three mqttd nodes on one machine, one broker over NATS (issue 15).
 
 Each test starts its own 3-node cluster (cluster_fixture.Cluster) with

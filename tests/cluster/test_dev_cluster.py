@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """`./dev cluster N` (cluster/dev-cluster BUILDDIR N): N nodes on
 127.0.1.1..N, each with its nats-server and its whole stack, print their
 URLs, carry messages between them, and all stop on SIGTERM."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer: JSON request bodies through fcgi/api_body's validators. */
 #include "config.h"
 

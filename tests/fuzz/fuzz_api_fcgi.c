@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer: fcgi/api_fcgi's request parser on any bytes, in any split:
  * the input's first byte chooses where it is cut; the parse must give

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer: the query string and path decoding of fcgi/api_http. */
 #include "config.h"
 

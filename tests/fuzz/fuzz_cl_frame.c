@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_cl_frame: what another node (or anyone on the NATS account) can
  * send: a subject and a frame.  The first input byte picks the part.

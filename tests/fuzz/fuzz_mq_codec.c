@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for broker/mq_codec: decode a stream of packets, walk
  * every SUBSCRIBE / UNSUBSCRIBE filter, and re-encode what a broker would

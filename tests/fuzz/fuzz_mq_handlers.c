@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the broker's packet handlers (CONNECT, SUBSCRIBE,
  * PUBLISH, acks...): the input is fed, in chunks whose sizes come from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for broker/mq_jwt.  Two runs per input:
  *   1. the input as a token, as a client would send it (base64url,

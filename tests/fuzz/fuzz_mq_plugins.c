@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for broker/mq_plugins: arbitrary ACL, auth and state
  * files, then ACL decisions on an arbitrary topic / filter, username and

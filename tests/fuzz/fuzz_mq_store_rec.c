@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for broker/mq_store_rec: the records the broker reads
  * back from its store.  Any input is opened and walked (no crash, no read

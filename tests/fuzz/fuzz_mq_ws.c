@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the WebSocket read path (broker/mq_ws.c): a valid
  * upgrade, then arbitrary bytes as frames, fed in pieces whose sizes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for broker/mq_ws_http: the WebSocket upgrade request
  * parser sees arbitrary bytes, whole and cut at every length a reader

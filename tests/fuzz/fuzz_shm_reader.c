@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_shm_reader: arbitrary bytes as a segment image.  The input is laid
  * over a valid small segment (so the fuzzer gets past the magic and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * b64url.h: unpadded base64url (RFC 7515 2) for tests and fuzzers that
  * build JSON Web Tokens.  Writes ceil(n * 4 / 3) characters, no NUL;

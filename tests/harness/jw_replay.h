@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jw_replay.h: writes a json-c tree through fcgi/api_jw, so that tests
  * and the fuzzer can hold the writer's bytes against json-c's own

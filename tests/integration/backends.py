@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Real database servers for the auth plugin tests, each on a free port in
 a temporary directory, stopped (and removed) afterwards.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Start the real mqttd for an integration test.
 
     from broker_fixture import Broker          # or use the fixtures below

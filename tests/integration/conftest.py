@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Shared fixtures for the integration tests.
 
 Every test gets its own temporary state directory and free ports; nothing

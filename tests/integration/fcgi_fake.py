@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A tiny threaded FastCGI responder on a unix socket, for testing nginx's
 side of the front without the real workers: it speaks the same auth
 protocol as mqttd-api (MQTTD_AUTH_GATE -> X-Accel-Redirect: @mqttd_verify

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A small HTTP auth service for the mqttd_auth_http and web hook tests:
 Python's http.server on a free port, in a thread of the test process,
 answering as EMQ 2.3's emq_auth_http expects and recording every request

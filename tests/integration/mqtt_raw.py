@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """MQTT 3.1/3.1.1 by hand: packets built and parsed byte by byte.
 
 Deliberately shares nothing with the broker's C codec, so a codec bug

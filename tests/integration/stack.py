@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The real stack for one test: mqttd + mqttd-api + nginx, in a temp state dir.
 
     from stack import stack          # the pytest fixture (import it so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 16 item 2: a stopped or hung worker costs a bounded delay.
 
 The workers stamp a heartbeat in memory shared with the master (a thread

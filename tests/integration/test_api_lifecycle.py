@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd-api as a process and as a front for users and Prometheus, through
 the real stack: the users routes and their codes, credentials changing
 under live workers, the exporter checked by a parser and line by line, a

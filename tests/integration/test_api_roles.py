@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Roles, UTF-8 and field limits of the API, through the real stack
 (mqttd + mqttd-api + nginx): a viewer reads and gets 403 + code 115 for
 any write; the role is set at creation, shown by GET users, survives

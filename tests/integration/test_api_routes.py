@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """/api/v2 through the real stack (mqttd + mqttd-api + nginx with Basic
 auth): every route of EMQ 2.3's doc and the extra forms, with state made by
 real MQTT clients, checking values (ports, counts, pagination arithmetic),

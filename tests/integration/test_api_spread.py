@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 16 item 3: after a worker is respawned, nginx's load reaches it
 again within seconds.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd-api's workers on their FastCGI socket, spoken to as nginx does:
 kept connections multiplexed over a worker's few threads (more kept
 connections than threads all get answers; a command waiting for the broker

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Password checks off the event loop: crypt(3) runs on the broker's auth
 threads, so a client hammering wrong passwords against a yescrypt entry
 (tens of ms of crypt each) must not slow anyone else down; the CONNACKs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd_auth_http against a real HTTP service (http_auth_service: Python's
 http.server on a free port): allow, deny, ignore, superuser, ACL on
 PUBLISH and SUBSCRIBE, cache hits counted at the server, the backend down

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd_auth_jwt through the real broker: tokens made by python3-jwt
 (HS256 with a secret; RS256 / ES256 with keys made by the openssl tool),
 carried in the password or the username; exp with leeway, claim checks,

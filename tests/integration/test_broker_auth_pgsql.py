@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd_auth_pgsql against a real PostgreSQL (backends.Postgres, initdb
 and pg_ctl as an unprivileged user): EMQ 2.3's mqtt_user / mqtt_acl
 tables and queries with %u %c %a bound as parameters, the password

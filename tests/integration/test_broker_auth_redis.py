@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd_auth_redis against a real redis-server (backends.Redis): EMQ
 2.3's model (HMGET mqtt_user:%u password, HGET ... is_superuser, HGETALL
 mqtt_acl:%u), the password hashes, injection attempts, a backend down and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """CONNECT, session takeover, keepalive and will: MQTT 3.1.1 section 3.1
 statements that bind a server, checked with hand-built packets, then the
 segment's view of the result (via mqttdctl)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Codec-level rules of mqttd against hand-built bytes (mqtt_raw shares no
 code with broker/mq_codec.c): framing across reads, UTF-8 rules, packet
 ids, reserved flags, and that a violation closes only that connection.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """mqttd's configuration: mqttd.conf keys, flags overriding them, listener
 specs, --no-segment and the exit codes of bad command lines.  The running
 broker is checked through MQTT and the segment (mqttdctl)."""

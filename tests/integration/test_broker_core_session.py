@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Session mechanics of mqttd beyond the basic QoS flows: the inflight
 window with acks out of order, queue order behind a full window, QoS 2
 outbound state carried across a takeover, and the session figures the

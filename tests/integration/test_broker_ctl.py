@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The control socket (docs/architecture.md, "Control socket protocol")
 and the listeners (max_clients, shutdown counts), with the segment's view
 after each command."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Data flow edge cases: pipelining before CONNACK, nothing processed
 after a refused CONNECT, overlapping subscriptions, large payloads, a slow
 consumer, and many connections, with the segment's view of each."""

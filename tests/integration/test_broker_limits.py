@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Timers and limits (session expiry, retry with DUP, awaiting_rel
 timeout, max_packet_size), exact counting (bytes and packets as EMQ 2.3
 counts them, stats with high-water marks), $SYS contents, and the

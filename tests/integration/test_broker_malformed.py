@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Protocol violations a server must answer by closing the connection
 (MQTT 3.1.1 sections 1.5.3, 2.2.2, 2.3.1, 3.1.2, 3.3.1, 3.8.3, 3.10.3,
 4.7.3, 4.8), each on its own connection, after a valid CONNECT; every one

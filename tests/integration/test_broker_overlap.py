@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """One copy per session for a message matching several of its
 subscriptions (MQTT-3.3.5-1, MQTT5-3.3.4-2/-3): the highest QoS, every
 Subscription Identifier, No Local and Retain As Published per

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Independent peers: paho-mqtt (Python) and mosquitto_pub / mosquitto_sub
 (libmosquitto) against mqttd, for the same behaviours the raw-socket
 tests check byte by byte."""

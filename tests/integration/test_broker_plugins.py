@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The plugins through the real broker: switched at runtime through the
 control socket (effect at once), persisted across a restart, and the
 segment's plugins view after each switch."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """QoS 0/1/2 in both directions, QoS downgrade, retransmission with DUP on
 reconnect of a persistent session, and the offline queue (MQTT 3.1.1
 sections 3.3-3.7 and 4.3-4.6), with the segment's view after each."""

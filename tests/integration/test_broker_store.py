@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The durable store (issue 11): what mqttd acknowledged survives SIGTERM
 and kill -9, a damaged store is moved aside and the broker starts anyway,
 a full disk refuses persistent QoS 1/2 publishes without stalling anything

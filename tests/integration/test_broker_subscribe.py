@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Retained messages, wildcard subscriptions, $-topics, SUBACK 0x80 for
 invalid filters, UNSUBSCRIBE (MQTT 3.1.1 sections 3.3.1.3, 3.8-3.11 and
 4.7), with the segment's subscriptions, routes and stats after each."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """MQTT over TLS (mqtt:ssl listeners) with real clients: mosquitto_pub/sub
 with CA verification, with and without client certificates, paho with
 tls_set, openssl s_client for the versions and ALPN, raw sockets for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The scenarios of the usual MQTT interoperability suites (3.1.1 and 5.0),
 written here in our own words with paho-mqtt 1.6 clients, plus hand-built
 bytes for what paho cannot send: shared subscriptions ($share/...), the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """MQTT 5.0 with independent client libraries: paho-mqtt 1.6
 (protocol=MQTTv5) and mosquitto_pub/sub -V mqttv5, and v3 <-> v5 interop
 through the same broker."""

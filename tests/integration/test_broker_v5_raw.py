@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """MQTT 5.0 against hand-built bytes: CONNACK reason codes and properties,
 malformed packets (DISCONNECT 0x81), topic aliases, reason codes of the
 acks, SUBACK / UNSUBACK, server-initiated DISCONNECT, session expiry, and

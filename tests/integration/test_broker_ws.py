@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """MQTT over WebSocket (mqtt:ws) and secure WebSocket (mqtt:wss): paho with
 transport="websockets" (plain, and over TLS with CA verification), and a
 hand-made WebSocket client for what libraries never send: bad upgrades,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The dashboard (dashboard/) in a real browser: Debian's chromium, headless,
 driven by chromium-driver through python3-selenium, against the real stack
 (broker + workers + nginx) with real MQTT clients (paho).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The dashboard's files and the front's rules for them, without a browser:
 security and cache headers, the 401 without a challenge for the dashboard's
 requests (and with it for everyone else), what `make install` installs, no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The ./dev entry point: its usage and its refusals."""
 import os
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """`./dev run`'s stack (nginx/stack BUILDDIR, which dev's cmd_run execs):
 it comes up, serves the live node with admin/public, warns about the
 default password, stops cleanly on SIGTERM and SIGINT leaving no process,

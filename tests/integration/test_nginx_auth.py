@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The front through the real stack (mqttd + mqttd-api workers + nginx):
 Basic auth and the users routes as a client sees them, the per-address
 limit on failed attempts, HTTPS, public routes, no credentials on disk, and

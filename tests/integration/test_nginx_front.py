@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """nginx's side of the front (nginx/mqttd-api.conf.in), through the real
 nginx in front of a test FastCGI responder (fcgi_fake.py) that speaks the
 workers' auth protocol and counts what reaches it: the 401 and its realm,

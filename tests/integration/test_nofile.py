@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Issue 16 item 8: the open-files limit is raised to the hard limit at
 start, the capacity is logged, and max_clients defaults from it.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The segment as other processes see it, across the broker's life.
 
 A real mqttd, a real MQTT client (paho), and mqttdctl reading the segment:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The segment cannot be squatted or spoofed by another local user.
 
 The test makes an unprivileged user (removed at the end) and, as that

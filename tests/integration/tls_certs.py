@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Certificates for the TLS tests, made with the openssl CLI: a CA, a
 server certificate for 127.0.0.1 / localhost signed by it, a client
 certificate (CN "device42") signed by it, and a client certificate signed

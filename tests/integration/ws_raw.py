@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A hand-made WebSocket client for the tests: upgrade requests byte for
 byte, frames with any opcode, FIN bit, mask (or none) and split, and a
 frame reader, so that the tests can say exactly what goes on the wire.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shm_torture: one writer churning the segment while readers copy and
  * verify records.  Every record the writer stores carries a checksum of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_auth: the verified-credential cache. */
 #include "config.h"
 

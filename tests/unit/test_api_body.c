@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_body: EMQ's 107/108/109 and the commands. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_fcgi: FastCGI records as nginx sends them, in
  * any split, the malformed ones, and the answer's records. */
 #include "config.h"

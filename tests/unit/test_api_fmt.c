@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_fmt: EMQ's string formats, table-driven. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_json: EMQ's shapes, key order, escaping. */
 #include "config.h"
 

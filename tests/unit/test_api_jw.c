@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_jw: json-c's bytes, structure, sticky errors. */
 #include "config.h"
 

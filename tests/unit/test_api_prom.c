@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_prom: the exporter's text format. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for fcgi/api_users: the htpasswd file and its edits. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for cluster/cl_subject (topic <-> subject) and cluster/
  * cl_frame.  The matching table of test_mq_trie is checked once more

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for the broker core through socket-less connections
  * (mq_conn_virtual): CONNECT rules, routing, QoS windows, retained

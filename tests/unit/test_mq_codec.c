@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_codec: one table row per MQTT 3.1.1 rule the
  * decoder enforces (the statement's number in the row's name), plus the

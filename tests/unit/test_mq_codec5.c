@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_codec's MQTT 5.0 side: one table row per rule
  * the level-5 decoder enforces (properties allowed per packet, no

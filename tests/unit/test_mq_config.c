@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_config: listener specs, defaults, flags over
  * the file, bare boolean flags, and the clamps that keep the broker's

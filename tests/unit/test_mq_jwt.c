@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_jwt: tokens signed here with OpenSSL (HS*,
  * RS256, ES256 with keys made for the run), then verified: signatures,

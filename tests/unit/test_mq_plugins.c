@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for the broker plugins (mq_plugins, mq_creds, mq_acl, mq_file):
  * state file, auth chain, ACL rules. */
 #include "config.h"

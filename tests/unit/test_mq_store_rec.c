@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_store_rec: the records the broker writes into
  * its store and trusts after a restart.  What is written reads back item

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_trie (topic rules and the subscription trie)
  * and broker/mq_timer (the deadline heap).  The match table is checked

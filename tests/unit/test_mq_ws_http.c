@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for broker/mq_ws_http: RFC 6455's own example key, each
  * refusal with its status, requests cut at every length, and the

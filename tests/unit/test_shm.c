@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for shm/ (reader) and collector/ (writer): every table
  * written through col_* and read back through shm_*, long strings,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Alarms: what the node raises (none, when all is well).
 
 import { api, seg } from '../api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Clients: the paged list, search by exact client id, a client's detail
 // (its session and subscriptions) and kick, after a confirmation.
 

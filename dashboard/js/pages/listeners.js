@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Listeners: every kind (mqtt:tcp, mqtt:ssl, mqtt:ws, mqtt:wss, the API's
 // own), with current / max clients.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Metrics: the Prometheus exporter's text, as a scrape sees it, and the
 // address to point Prometheus at.
 

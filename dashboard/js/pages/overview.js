@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Overview: the node, the OS view, the stats and live charts of the last
 // 15 minutes (connections; messages and bytes in/out per second).  The
 // numbers come from the app's sampler; Chart.js (Debian's libjs-chart.js)

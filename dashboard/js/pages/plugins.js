@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Plugins: the broker's plugins, started or stopped with one button.
 
 import { api, seg } from '../api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Subscriptions: the paged list, search by exact client id.
 
 import { api, seg } from '../api.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Topics: the routing table (one row per topic filter subscribed on the
 // node), paged; search by exact topic filter.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Users of the API (and of this dashboard): add, delete, change password.
 
 import { api, seg } from '../api.js';

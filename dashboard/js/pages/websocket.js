@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // WebSocket tool: an MQTT client in the page, on the broker's mqtt:ws (or,
 // from an HTTPS page, mqtt:wss) listener: connect, subscribe, publish, and
 // see what arrives.  Without such a listener the page says so.
