@@ -32,15 +32,29 @@ from conftest import free_port  # noqa: E402
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/bin/nats-server"
 
+_handed_out = set()
+
+
+def unique_port():
+    """free_port(), never one this process handed out before: each pick
+    closes its socket, so two picks can return the same port (seen: one
+    server's route port was another's client port, and it could not
+    bind)."""
+    while True:
+        p = free_port()
+        if p not in _handed_out:
+            _handed_out.add(p)
+            return p
+
 
 class NatsServer:
     def __init__(self, idx, base):
         self.idx = idx
         self.dir = os.path.join(base, "nats%d" % idx)
         os.makedirs(self.dir)
-        self.port = free_port()
-        self.route_port = free_port()
-        self.http_port = free_port()
+        self.port = unique_port()
+        self.route_port = unique_port()
+        self.http_port = unique_port()
         self.proc = None
 
     @property

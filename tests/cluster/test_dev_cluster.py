@@ -15,7 +15,8 @@ import urllib.request
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from conftest import BUILDDIR, SRCDIR, free_port  # noqa: E402
+from conftest import BUILDDIR, SRCDIR  # noqa: E402
+from cluster_fixture import unique_port  # noqa: E402
 
 SCRIPT = os.path.join(SRCDIR, "cluster", "dev-cluster")
 
@@ -31,11 +32,9 @@ def port_open(host, port):
 
 def test_dev_cluster_two_nodes():
     state = tempfile.mkdtemp(prefix="mqttd-devcluster-")
-    ports = {"MQTTD_MQTT_PORT": free_port(), "MQTTD_HTTP_PORT": free_port(),
-             "MQTTD_HTTPS_PORT": free_port(),
-             "MQTTD_NATS_PORT": free_port(),
-             "MQTTD_NATS_ROUTE_PORT": free_port(),
-             "MQTTD_NATS_HTTP_PORT": free_port()}
+    ports = {k: unique_port() for k in (
+        "MQTTD_MQTT_PORT", "MQTTD_HTTP_PORT", "MQTTD_HTTPS_PORT",
+        "MQTTD_NATS_PORT", "MQTTD_NATS_ROUTE_PORT", "MQTTD_NATS_HTTP_PORT")}
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("MQTTD_") or k in ("MQTTD_SRCDIR",
                                                   "MQTTD_BUILDDIR")}
